@@ -1,0 +1,69 @@
+"""motion-gateway: the app factory, which reads like a table of contents."""
+
+from flask import Flask
+
+from app import queues
+from app.config import Settings, load_settings
+from app.database import configure_engine
+from app.extensions import db, migrate, rest_api
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app from settings (read from the environment when not given)."""
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(flask_config(settings))
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def flask_config(settings: Settings) -> dict:
+    """The Flask and extension configuration derived from settings."""
+    from app.api.openapi import OPENAPI_CONFIG
+
+    return {
+        "SETTINGS": settings,
+        "SQLALCHEMY_DATABASE_URI": settings.database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": settings.max_body_bytes,
+        "TESTING": settings.app_env == "test",
+        **OPENAPI_CONFIG,
+    }
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the shared extensions to this app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", "migrations"))
+    from app.schemas import ProblemSchema
+
+    rest_api.ERROR_SCHEMA = ProblemSchema
+    rest_api.init_app(app)
+    queues.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the HTTP routes."""
+    from app.api import health, motions
+
+    app.register_blueprint(health.blp)
+    rest_api.register_blueprint(motions.blp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every error as problem+json."""
+    from app.api import problems
+
+    problems.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the operator CLI to `flask`."""
+    from app.cli import callers_cli
+
+    app.cli.add_command(callers_cli)

@@ -1,0 +1,1 @@
+"""HTTP surface: the caller API, health checks, and error rendering."""

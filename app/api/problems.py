@@ -1,0 +1,79 @@
+"""RFC 9457 problem responses for every error the app can produce."""
+
+import logging
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.domain.errors import DomainError, IdempotencyMismatch, NotFound
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "urn:motion-gateway:problem:"
+MEDIA_TYPE = "application/problem+json"
+STATUS_FOR_DOMAIN_ERROR = {NotFound: 404, IdempotencyMismatch: 422}
+
+
+def problem(status: int, title: str, detail: str, slug: str | None = None, headers=None, **extra) -> Response:
+    """Build a problem+json response."""
+    body = {"type": PROBLEM_TYPE + slug if slug else "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    response.headers.update(headers or {})
+    return response
+
+
+def from_http_exception(error: HTTPException) -> Response:
+    """Render a werkzeug/webargs HTTP error, with validation messages as errors: {field: [messages]}."""
+    data = getattr(error, "data", None) or {}
+    headers = dict(data.get("headers") or {})
+    if error.code == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    messages = data.get("messages") or data.get("errors")
+    if error.code == 422 and messages:
+        errors = _flatten(messages)
+        fields_named = ", ".join(sorted(errors))
+        return problem(422, "Validation failed", f"invalid fields: {fields_named}", "validation", headers, errors=errors)
+    detail = data.get("message") or error.description or error.name
+    return problem(error.code or 500, error.name, detail, headers=headers)
+
+
+def from_domain_error(error: DomainError) -> Response:
+    """Render a business-rule error."""
+    status = next((code for cls, code in STATUS_FOR_DOMAIN_ERROR.items() if isinstance(error, cls)), 409)
+    slug = type(error).__name__.replace("_", "-").lower()
+    return problem(status, error.title, error.detail, slug, **error.extra)
+
+
+def from_unexpected(error: Exception) -> Response:
+    """Log an unhandled exception and answer a bare 500, never a stack trace."""
+    if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
+        return from_http_exception(error)
+    log.exception("unhandled error", exc_info=error)
+    return problem(500, "Internal Server Error", "the server failed to handle this request; it has been logged")
+
+
+def register(app: Flask) -> None:
+    """Install the handlers; they replace flask-smorest's default JSON errors."""
+    app.register_error_handler(HTTPException, from_http_exception)
+    app.register_error_handler(DomainError, from_domain_error)
+    app.register_error_handler(Exception, from_unexpected)
+
+
+def _flatten(messages: dict) -> dict[str, list[str]]:
+    """Merge webargs's per-location messages into one field -> messages map."""
+    errors: dict[str, list[str]] = {}
+    for location_messages in messages.values():
+        for field, problems in location_messages.items():
+            errors.setdefault(field, []).extend(_as_strings(problems))
+    return errors
+
+
+def _as_strings(problems) -> list[str]:
+    """Messages as a flat list of strings, nested ones prefixed with their key."""
+    if isinstance(problems, dict):
+        return [f"{key}: {text}" for key, value in problems.items() for text in _as_strings(value)]
+    if isinstance(problems, list):
+        return [text for item in problems for text in _as_strings(item)]
+    return [str(problems)]

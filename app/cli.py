@@ -1,0 +1,84 @@
+"""Operator commands under `flask`: managing callers."""
+
+import json
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.domain import callers
+from app.domain.errors import DomainError
+from app.extensions import db
+from app.models import Caller
+
+callers_cli = AppGroup("callers", help="Create and manage the services allowed to call the API.")
+
+
+def _emit(payload: dict) -> None:
+    """Print one JSON document."""
+    click.echo(json.dumps(payload, indent=2))
+
+
+def _run(action, *args, **kwargs):
+    """Run a domain action in one transaction; rule violations become a clean CLI error."""
+    try:
+        result = action(db.session, *args, **kwargs)
+        db.session.commit()
+        return result
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.detail) from None
+
+
+@callers_cli.command("create")
+@click.argument("name")
+@click.option("--callback-url", default=None, help="Default callback URL for this caller's motions.")
+def create(name: str, callback_url: str | None) -> None:
+    """Create a caller; prints its id, API key and webhook secret (shown only this once)."""
+    creds = _run(callers.create_caller, name, callback_url)
+    _emit({"caller_id": creds.caller_id, "name": name, "api_key": creds.api_key, "webhook_secret": creds.webhook_secret})
+
+
+@callers_cli.command("list")
+def list_callers() -> None:
+    """List callers (never their keys or secrets)."""
+    rows = db.session.scalars(select(Caller).order_by(Caller.id))
+    _emit(
+        {
+            "callers": [
+                {
+                    "caller_id": c.id,
+                    "name": c.name,
+                    "active": c.active,
+                    "api_key_prefix": c.api_key_prefix,
+                    "default_callback_url": c.default_callback_url,
+                    "created_at": c.created_at.isoformat(),
+                }
+                for c in rows
+            ]
+        }
+    )
+
+
+@callers_cli.command("rotate-key")
+@click.argument("name")
+def rotate_key(name: str) -> None:
+    """Issue a new API key; the old one stops working at once."""
+    creds = _run(callers.rotate_key, name)
+    _emit({"caller_id": creds.caller_id, "name": name, "api_key": creds.api_key})
+
+
+@callers_cli.command("rotate-secret")
+@click.argument("name")
+def rotate_secret(name: str) -> None:
+    """Issue a new callback signing secret; the old one stays valid for 24 hours."""
+    creds = _run(callers.rotate_secret, name)
+    _emit({"caller_id": creds.caller_id, "name": name, "webhook_secret": creds.webhook_secret})
+
+
+@callers_cli.command("disable")
+@click.argument("name")
+def disable(name: str) -> None:
+    """Revoke a caller's access."""
+    caller = _run(callers.disable, name)
+    _emit({"caller_id": caller.id, "name": name, "active": caller.active})

@@ -1,0 +1,143 @@
+"""Motions as callers see them: accept, read, list, wait, cancel and retry."""
+
+import base64
+import binascii
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.domain.errors import ExternalIdTaken, NotFound
+from app.domain.transitions import transition
+from app.models import Caller, Motion, MotionEvent, Status
+from app.models.motion import new_motion_id
+
+REQUEST_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg", "external_id")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing and the cursor for the next."""
+
+    items: list[Motion]
+    next_cursor: str | None
+
+
+class BadCursor(ValueError):
+    """A pagination cursor that this service did not issue."""
+
+
+def create_motion(session: Session, caller: Caller, data: dict) -> Motion:
+    """Accept a validated request as a queued motion with its outbox entry (flushed, not committed)."""
+    external_id = data.get("external_id")
+    if external_id is not None:
+        _refuse_taken_external_id(session, caller.id, external_id)
+    motion = Motion(
+        id=new_motion_id(),
+        caller_id=caller.id,
+        callback_url=data["callback_url"] if "callback_url" in data else caller.default_callback_url,
+        meta=data.get("meta"),
+        priority=data.get("priority", "normal"),
+        **{name: data.get(name) for name in REQUEST_FIELDS},
+    )
+    session.add(motion)
+    transition(session, motion, Status.QUEUED, "api")
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent request took the external_id between our check and our insert.
+        session.rollback()
+        _refuse_taken_external_id(session, caller.id, external_id)
+        raise
+    return motion
+
+
+def get_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
+    """The caller's motion with this id; another caller's is reported as missing."""
+    motion = session.get(Motion, motion_id, populate_existing=True)
+    if motion is None or motion.caller_id != caller_id:
+        raise NotFound(f"no motion {motion_id!r}")
+    return motion
+
+
+def wait_for_change(session: Session, caller_id: int, motion_id: str, seconds: float, every: float = 0.25) -> Motion:
+    """Re-read the motion until its status changes or the time is up; holds no transaction while waiting."""
+    motion = get_motion(session, caller_id, motion_id)
+    first_status, deadline = motion.status, time.monotonic() + seconds
+    while motion.status == first_status and time.monotonic() < deadline:
+        session.rollback()
+        time.sleep(min(every, max(0.0, deadline - time.monotonic())))
+        motion = get_motion(session, caller_id, motion_id)
+    return motion
+
+
+def list_motions(session: Session, caller_id: int, filters: dict, limit: int, cursor: str | None) -> Page:
+    """The caller's motions, newest first, filtered, one page at a time."""
+    stmt = select(Motion).where(Motion.caller_id == caller_id)
+    for name in ("status", "external_id"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Motion, name) == filters[name])
+    if filters.get("created_after") is not None:
+        stmt = stmt.where(Motion.created_at > filters["created_after"])
+    if filters.get("created_before") is not None:
+        stmt = stmt.where(Motion.created_at < filters["created_before"])
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        stmt = stmt.where(or_(Motion.created_at < at, and_(Motion.created_at == at, Motion.id < last_id)))
+    rows = list(session.scalars(stmt.order_by(Motion.created_at.desc(), Motion.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items, encode_cursor(items[-1]) if more else None)
+
+
+def cancel_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
+    """Cancel a queued motion."""
+    motion = get_motion(session, caller_id, motion_id)
+    transition(session, motion, Status.CANCELLED, "api", {"reason": "cancelled by caller"})
+    return motion
+
+
+def retry_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
+    """Send a failed motion back to the queue."""
+    motion = get_motion(session, caller_id, motion_id)
+    transition(session, motion, Status.QUEUED, "api", {"reason": "retried by caller", "previous_error": motion.error})
+    motion.submit_attempts = 0
+    motion.next_submit_at = None
+    return motion
+
+
+def motion_events(session: Session, caller_id: int, motion_id: str) -> list[MotionEvent]:
+    """The status history of the caller's motion, oldest first."""
+    get_motion(session, caller_id, motion_id)
+    return list(session.scalars(select(MotionEvent).where(MotionEvent.motion_id == motion_id).order_by(MotionEvent.id)))
+
+
+def encode_cursor(motion: Motion) -> str:
+    """An opaque cursor pointing just past this motion."""
+    raw = json.dumps([motion.created_at.isoformat(), motion.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor points at, or BadCursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, motion_id = json.loads(raw)
+        return datetime.fromisoformat(at), str(motion_id)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise BadCursor("cursor is not one this service issued") from exc
+
+
+def _refuse_taken_external_id(session: Session, caller_id: int, external_id: str) -> None:
+    """Raise ExternalIdTaken when the caller already has a motion with this external_id."""
+    existing = session.scalar(
+        select(Motion.id).where(Motion.caller_id == caller_id, Motion.external_id == external_id)
+    )
+    if existing is not None:
+        raise ExternalIdTaken(
+            f"external_id {external_id!r} is already used by motion {existing}", motion_id=existing
+        )

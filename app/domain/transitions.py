@@ -1,0 +1,66 @@
+"""The one state machine: every motion status change goes through transition()."""
+
+from app.domain import outbox
+from app.domain.errors import IllegalTransition
+from app.models import Motion, MotionEvent, Status
+from app.models.types import utcnow
+
+SOURCES = ("api", "worker", "webhook", "poll", "operator")
+
+ALLOWED: dict[Status | None, frozenset[Status]] = {
+    None: frozenset({Status.QUEUED}),
+    Status.QUEUED: frozenset({Status.PROCESSING, Status.CANCELLED, Status.FAILED}),
+    Status.PROCESSING: frozenset({Status.COMPLETED, Status.FAILED}),
+    Status.FAILED: frozenset({Status.QUEUED}),
+    Status.COMPLETED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+# failed -> queued is a retry, which only a person may ask for.
+EXPLICIT_ONLY = {(Status.FAILED, Status.QUEUED): frozenset({"api", "operator"})}
+
+FOLLOW_UPS: dict[Status, tuple[str, ...]] = {Status.QUEUED: (outbox.DISPATCH,)}
+
+
+
+def can_move(current: Status | None, target: Status, source: str) -> bool:
+    """Whether the state machine allows this move from this source."""
+    if target not in ALLOWED[current]:
+        return False
+    allowed_sources = EXPLICIT_ONLY.get((current, target))
+    return allowed_sources is None or source in allowed_sources
+
+
+def transition(session, motion: Motion, target: Status, source: str, detail: dict | None = None) -> MotionEvent:
+    """Move a motion to a new status, writing its event row and follow-up work in the same transaction."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    current = Status(motion.status) if motion.status else None
+    if not can_move(current, target, source):
+        raise IllegalTransition(
+            f"motion {motion.id} cannot go from {current or 'nothing'} to {target} (source {source})",
+            from_status=current and str(current),
+            to_status=str(target),
+        )
+    now = utcnow()
+    motion.status = target
+    motion.updated_at = now
+    _stamp(motion, target, now)
+    event = MotionEvent(
+        motion_id=motion.id, at=now, from_status=current, to_status=target, source=source, detail=detail
+    )
+    session.add(event)
+    for kind in FOLLOW_UPS.get(target, ()):
+        outbox.record(session, kind, motion_id=motion.id)
+    return event
+
+
+def _stamp(motion: Motion, target: Status, now) -> None:
+    """Set the timestamps and fields that belong to reaching a status."""
+    if target is Status.PROCESSING:
+        motion.submitted_at = now
+    elif target in (Status.COMPLETED, Status.FAILED, Status.CANCELLED):
+        motion.completed_at = now
+    elif target is Status.QUEUED:
+        motion.completed_at = None
+        motion.error = None

@@ -1,0 +1,17 @@
+"""The SQL data model: every table the service keeps."""
+
+from app.models.caller import Caller
+from app.models.idempotency import IdempotencyKey
+from app.models.motion import MODELS, Motion, MotionEvent, Priority, Status
+from app.models.outbox import OutboxEntry
+
+__all__ = [
+    "MODELS",
+    "Caller",
+    "IdempotencyKey",
+    "Motion",
+    "MotionEvent",
+    "OutboxEntry",
+    "Priority",
+    "Status",
+]

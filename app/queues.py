@@ -1,0 +1,85 @@
+"""RQ queues, and enqueueing outbox work only after the transaction that recorded it commits."""
+
+import logging
+
+import redis
+from flask import Flask, current_app, has_app_context
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.models import OutboxEntry
+
+log = logging.getLogger(__name__)
+
+DEFAULT = "default"
+JOGG = "jogg"
+CALLBACKS = "callbacks"
+ALL_QUEUES = (JOGG, DEFAULT, CALLBACKS)
+
+QUEUE_FOR_KIND = {"dispatch": DEFAULT}
+JOB_TIMEOUT = 120
+FAILURE_TTL = 7 * 24 * 3600
+PENDING_KEY = "outbox_pending"
+JOB_FUNCTION = "workers.jobs.run_outbox_entry"
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def connect(url: str, **options) -> redis.Redis:
+    """A Redis client that fails fast instead of hanging a request."""
+    options.setdefault("socket_connect_timeout", 2)
+    options.setdefault("socket_timeout", 5)
+    return redis.Redis.from_url(url, **options)
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its Redis connection for enqueueing and health checks."""
+    app.extensions["redis"] = connect(app.config["SETTINGS"].redis_url)
+
+
+def enqueue_entry(connection: redis.Redis, entry_id: int, kind: str) -> None:
+    """Put one outbox entry's job on its queue; a live job with the same id is left alone."""
+    queue = Queue(QUEUE_FOR_KIND.get(kind, DEFAULT), connection=connection)
+    job_id = f"outbox-{entry_id}"
+    options = dict(args=(entry_id,), job_id=job_id, timeout=JOB_TIMEOUT, failure_ttl=FAILURE_TTL, result_ttl=0)
+    try:
+        queue.enqueue_call(JOB_FUNCTION, unique=True, **options)
+    except DuplicateJobError:
+        job = Job.fetch(job_id, connection=connection)
+        if job.get_status(refresh=False) in LIVE_STATUSES:
+            return
+        job.delete()
+        queue.enqueue_call(JOB_FUNCTION, unique=True, **options)
+
+
+def enqueue_after_commit(entries: list[tuple[int, str]]) -> None:
+    """Enqueue committed outbox entries; a Redis failure is logged and left to the sweep."""
+    if not entries or not has_app_context():
+        return
+    connection = current_app.extensions["redis"]
+    try:
+        for entry_id, kind in entries:
+            enqueue_entry(connection, entry_id, kind)
+    except redis.RedisError as exc:
+        log.warning("enqueue failed, the sweep will pick the work up: %s", exc.__class__.__name__)
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_new_entries(session: Session, _flush_context) -> None:
+    """Remember outbox rows inserted in this transaction."""
+    pending = session.info.setdefault(PENDING_KEY, [])
+    pending.extend((obj.id, obj.kind) for obj in session.new if isinstance(obj, OutboxEntry))
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_collected(session: Session) -> None:
+    """Hand the remembered rows to RQ now that they are committed."""
+    enqueue_after_commit(session.info.pop(PENDING_KEY, []))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_collected(session: Session) -> None:
+    """Rolled-back rows are not work."""
+    session.info.pop(PENDING_KEY, None)

@@ -1,0 +1,166 @@
+"""Marshmallow schemas: every rule the API enforces on input, and the shape of every output."""
+
+import json
+from datetime import UTC
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from app.models import MODELS, Priority, Status
+from app.domain.transitions import SOURCES
+
+DESCRIPTION_LIMIT_1_0 = 300  # bytes, exclusive: "under 300 bytes" for model 1.0
+DESCRIPTION_LIMIT = 1500  # bytes, inclusive, for the other models
+METADATA_LIMIT = 4096  # bytes of compact JSON
+URL_LIMIT = 2048
+
+
+def _http_url(require_tld: bool, **kwargs) -> fields.Url:
+    """An absolute http(s) URL field of bounded length."""
+    return fields.Url(
+        schemes={"http", "https"}, require_tld=require_tld, validate=validate.Length(max=URL_LIMIT), **kwargs
+    )
+
+
+def _text(low: int, high: int, **kwargs) -> fields.String:
+    """A string field with a length range."""
+    return fields.String(validate=validate.Length(min=low, max=high), **kwargs)
+
+
+class MotionCreateSchema(Schema):
+    """The body of POST /v1/motions."""
+
+    class Meta:
+        unknown = RAISE
+
+    image_url = _http_url(require_tld=True, required=True)
+    name = _text(1, 200, required=True)
+    voice_id = _text(1, 128, required=True)
+    model = fields.String(required=True, validate=validate.OneOf(MODELS))
+    photo_id = _text(1, 255, allow_none=True)
+    description = fields.String(allow_none=True)
+    welcome_msg = _text(0, 1000, allow_none=True)
+    callback_url = _http_url(require_tld=False, allow_none=True)
+    meta = fields.Dict(data_key="metadata", allow_none=True)
+    external_id = _text(1, 255, allow_none=True)
+    priority = fields.String(load_default=Priority.NORMAL.value, validate=validate.OneOf([p.value for p in Priority]))
+
+    @validates_schema
+    def _description_fits_model(self, data, **_):
+        """The description byte limit depends on the model."""
+        description, model = data.get("description"), data.get("model")
+        if description is None or model is None:
+            return
+        size = len(description.encode("utf-8"))
+        if model == "1.0" and size >= DESCRIPTION_LIMIT_1_0:
+            raise ValidationError(f"must be under {DESCRIPTION_LIMIT_1_0} bytes (UTF-8) for model 1.0", "description")
+        if size > DESCRIPTION_LIMIT:
+            raise ValidationError(f"must be at most {DESCRIPTION_LIMIT} bytes (UTF-8)", "description")
+
+    @validates_schema
+    def _metadata_fits(self, data, **_):
+        """Metadata is a small JSON object."""
+        meta = data.get("meta")
+        if meta is not None and len(json.dumps(meta, separators=(",", ":")).encode()) > METADATA_LIMIT:
+            raise ValidationError(f"must be at most {METADATA_LIMIT} bytes serialized", "metadata")
+
+
+class IdempotencyHeaderSchema(Schema):
+    """The optional Idempotency-Key request header."""
+
+    class Meta:
+        unknown = "exclude"
+
+    idempotency_key = _text(1, 255, data_key="Idempotency-Key")
+
+
+class WaitQuerySchema(Schema):
+    """Query of GET /v1/motions/{id}."""
+
+    class Meta:
+        unknown = RAISE
+
+    wait = fields.Float(validate=validate.Range(min=0, max=30), metadata={"description": "seconds to hold for a change"})
+
+
+class MotionListQuerySchema(Schema):
+    """Filters and paging of GET /v1/motions."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(validate=validate.OneOf([s.value for s in Status]))
+    external_id = _text(1, 255)
+    created_after = fields.AwareDateTime(default_timezone=UTC)
+    created_before = fields.AwareDateTime(default_timezone=UTC)
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class MotionErrorSchema(Schema):
+    """A motion's error: our code, a message, and JoggAI's business code if it gave one."""
+
+    code = fields.String()
+    message = fields.String()
+    jogg_code = fields.Integer(allow_none=True)
+
+
+class MotionSchema(Schema):
+    """A motion as callers see it."""
+
+    id = fields.String()
+    status = fields.String()
+    image_url = fields.String()
+    name = fields.String()
+    voice_id = fields.String()
+    model = fields.String()
+    photo_id = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    welcome_msg = fields.String(allow_none=True)
+    callback_url = fields.String(allow_none=True)
+    meta = fields.Dict(data_key="metadata", allow_none=True)
+    external_id = fields.String(allow_none=True)
+    priority = fields.String()
+    jogg_motion_id = fields.String(allow_none=True)
+    avatar_id = fields.Integer(allow_none=True)
+    preview_url = fields.String(allow_none=True)
+    error = fields.Nested(MotionErrorSchema, allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class MotionPageSchema(Schema):
+    """One page of motions."""
+
+    items = fields.List(fields.Nested(MotionSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class MotionEventSchema(Schema):
+    """One status change in a motion's history."""
+
+    at = fields.DateTime()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    source = fields.String(validate=validate.OneOf(SOURCES))
+    detail = fields.Dict(allow_none=True)
+
+
+class MotionEventListSchema(Schema):
+    """A motion's status history."""
+
+    items = fields.List(fields.Nested(MotionEventSchema))
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+motion_schema = MotionSchema()

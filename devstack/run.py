@@ -1,0 +1,77 @@
+"""`make run`: migrate the SQLite database, create a demo caller, then run the stack under honcho."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+REDIS_PORT = 6389
+WEB_URL = "http://127.0.0.1:8000"
+DEMO_CALLER = "demo"
+
+DEV_ENV = {
+    "APP_ENV": "development",
+    "DATABASE_URL": f"sqlite:///{INSTANCE / 'motion-gateway.db'}",
+    "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+    "PUBLIC_BASE_URL": WEB_URL,
+    "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def prepare() -> str:
+    """Migrate the database and (re)issue the demo caller's key; returns the key."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.domain import callers
+    from app.domain.errors import NotFound
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        try:
+            creds = callers.rotate_key(db.session, DEMO_CALLER)
+        except NotFound:
+            creds = callers.create_caller(db.session, DEMO_CALLER)
+        db.session.commit()
+    return creds.api_key
+
+
+def banner(api_key: str) -> str:
+    """What a newcomer needs: URLs, the demo key and a first request."""
+    body = json.dumps(
+        {"image_url": "https://example.com/avatar.png", "name": "Demo", "voice_id": "en-US-JennyNeural", "model": "2.0"}
+    )
+    return f"""
+motion-gateway is starting (Ctrl-C stops everything)
+  API        {WEB_URL}/v1/motions
+  API docs   {WEB_URL}/docs   (OpenAPI: {WEB_URL}/openapi.json)
+  health     {WEB_URL}/healthz  {WEB_URL}/readyz
+  demo key   {api_key}
+
+Try:
+  curl -s -X POST {WEB_URL}/v1/motions -H 'Authorization: Bearer {api_key}' \\
+       -H 'Content-Type: application/json' -d '{body}'
+  curl -s {WEB_URL}/v1/motions -H 'Authorization: Bearer {api_key}'
+"""
+
+
+def main() -> None:
+    """Prepare, print the banner, then hand over to honcho with the development environment."""
+    INSTANCE.mkdir(exist_ok=True)
+    os.chdir(ROOT)
+    os.environ.update(DEV_ENV)
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env_file = INSTANCE / "dev.env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in DEV_ENV.items()))
+    print(banner(prepare()), flush=True)
+    honcho = str(Path(sys.executable).with_name("honcho"))
+    os.execv(honcho, [honcho, "--procfile", "Procfile.dev", "--env", str(env_file), "start"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""gunicorn settings for the web process (read by `gunicorn --config gunicorn.conf.py`)."""
+
+import os
+
+# The API is I/O-bound (SQL, Redis, long-polls of up to 30 s with ?wait=), so threads, not more processes.
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "16"))
+# A request may legitimately wait 30 s; gthread workers heartbeat independently of requests.
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+max_requests = 10000
+max_requests_jitter = 1000
+accesslog = "-"
+errorlog = "-"

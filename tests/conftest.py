@@ -1,0 +1,143 @@
+"""Shared fixtures: one database and one Redis per run, the app, callers, and a real RQ worker."""
+
+import os
+import uuid
+
+import pytest
+import redis
+from flask_migrate import upgrade
+from rq import SimpleWorker
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+os.environ["APP_ENV"] = "test"
+
+from app import create_app, queues  # noqa: E402
+from app.config import load_settings, normalise_database_url  # noqa: E402
+from app.domain import callers  # noqa: E402
+from app.extensions import db  # noqa: E402
+from devstack.redis import EmbeddedRedis  # noqa: E402
+
+
+def _temporary_postgres(url: str):
+    """Create a fresh database beside the given one, yield its URL, drop it afterwards."""
+    server = make_url(normalise_database_url(url))
+    name = f"mg_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """TEST_DATABASE_URL's server with a fresh database, else a SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield from _temporary_postgres(url)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db')}/test.db"
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """TEST_REDIS_URL, else an embedded redis-server for this run."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+    else:
+        with EmbeddedRedis() as server:
+            yield server.url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, redis_url):
+    """Test settings pointing at this run's database and Redis."""
+    return load_settings().with_overrides(database_url=database_url, redis_url=redis_url)
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    """The app, with the migrations applied to its database."""
+    app = create_app(settings)
+    with app.app_context():
+        upgrade(directory="migrations")
+    return app
+
+
+@pytest.fixture(scope="session")
+def engine(app):
+    """The app's SQLAlchemy engine."""
+    with app.app_context():
+        return db.engine
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Empty every table and the Redis database after each test that used them."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        app.extensions["redis"].flushdb()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def session(engine):
+    """A plain SQLAlchemy session on the test database, for setting up and checking rows."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def redis_client(app) -> redis.Redis:
+    """The app's Redis connection."""
+    return app.extensions["redis"]
+
+
+@pytest.fixture
+def make_caller(session):
+    """Create a caller; returns (caller_id, api_key)."""
+
+    def make(name: str | None = None, callback_url: str | None = None):
+        creds = callers.create_caller(session, name or f"svc-{uuid.uuid4().hex[:8]}", callback_url)
+        session.commit()
+        return creds.caller_id, creds.api_key
+
+    return make
+
+
+@pytest.fixture
+def auth(make_caller):
+    """Authorization headers of a fresh caller."""
+    _, key = make_caller()
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every queued job with a real RQ worker (in-process), until the queues are empty."""
+
+    def run() -> None:
+        connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
+        with app.app_context():
+            SimpleWorker(list(queues.ALL_QUEUES), connection=connection).work(burst=True)
+
+    return run

@@ -1,0 +1,1 @@
+"""Background work: RQ job functions, the worker process and the clock."""

@@ -1,0 +1,77 @@
+"""Entry point for background processes: `python -m workers worker` or `python -m workers clock`."""
+
+import argparse
+import logging
+import time
+
+import redis
+from rq import Worker
+from rq.cron import CronScheduler
+
+from app import create_app, queues
+from app.logs import configure_logging
+from workers.periodic import schedule
+
+log = logging.getLogger("workers")
+
+
+def wait_for_redis(connection: redis.Redis, seconds: float = 60.0) -> None:
+    """Wait for Redis at start-up, so a worker started beside its Redis does not exit at once."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            connection.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def run_worker(app, burst: bool, queue_names: list[str]) -> None:
+    """Serve jobs from the queues; the app is built once, before each job's fork."""
+    connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
+    wait_for_redis(connection)
+    with app.app_context():
+        Worker(queue_names, connection=connection).work(burst=burst, logging_level=app.config["SETTINGS"].log_level)
+
+
+def run_clock(app) -> None:
+    """Enqueue the periodic jobs on time, surviving Redis outages."""
+    connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
+    while True:
+        scheduler = CronScheduler(connection=connection, name=f"clock-{int(time.time())}")
+        for job in schedule(app.config["SETTINGS"]):
+            scheduler.register(_resolve(job.function), job.queue, interval=job.interval, result_ttl=0, name=job.name)
+        try:
+            scheduler.start()
+            return
+        except redis.RedisError as exc:
+            log.warning("clock lost Redis (%s); retrying in 2 s", exc.__class__.__name__)
+            time.sleep(2)
+
+
+def _resolve(dotted: str):
+    """Import a function from its dotted path."""
+    module_name, _, name = dotted.rpartition(".")
+    module = __import__(module_name, fromlist=[name])
+    return getattr(module, name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run the chosen process."""
+    parser = argparse.ArgumentParser(prog="python -m workers")
+    parser.add_argument("process", choices=["worker", "clock"])
+    parser.add_argument("--burst", action="store_true", help="worker: stop when the queues are empty")
+    parser.add_argument("--queues", default=",".join(queues.ALL_QUEUES), help="worker: comma-separated queue names")
+    args = parser.parse_args(argv)
+    app = create_app()
+    configure_logging(app.config["SETTINGS"])
+    if args.process == "worker":
+        run_worker(app, args.burst, args.queues.split(","))
+    else:
+        run_clock(app)
+
+
+if __name__ == "__main__":
+    main()
