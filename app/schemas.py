@@ -6,6 +6,7 @@ from datetime import UTC
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.models import MODELS, Priority, Status
+from app.domain.motions import BadCursor, decode_cursor
 from app.domain.transitions import SOURCES
 
 DESCRIPTION_LIMIT_1_0 = 300  # bytes, exclusive: "under 300 bytes" for model 1.0
@@ -82,6 +83,16 @@ class WaitQuerySchema(Schema):
     wait = fields.Float(validate=validate.Range(min=0, max=30), metadata={"description": "seconds to hold for a change"})
 
 
+class CursorField(fields.String):
+    """An opaque listing cursor, decoded to the position it points at."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return decode_cursor(super()._deserialize(value, attr, data, **kwargs))
+        except BadCursor as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class MotionListQuerySchema(Schema):
     """Filters and paging of GET /v1/motions."""
 
@@ -93,7 +104,7 @@ class MotionListQuerySchema(Schema):
     created_after = fields.AwareDateTime(default_timezone=UTC)
     created_before = fields.AwareDateTime(default_timezone=UTC)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Length(max=200))
+    cursor = CursorField()
 
 
 class MotionErrorSchema(Schema):

@@ -3,6 +3,7 @@
 from flask import Response, current_app, g, json, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from app.api.auth import require_caller, require_json_body
 from app.domain import idempotency, motions
@@ -39,7 +40,7 @@ class MotionCollection(MethodView):
             response.headers["Idempotent-Replayed"] = "true"
         return response
 
-    @blp.arguments(MotionListQuerySchema, location="query")
+    @blp.arguments(MotionListQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, MotionPageSchema)
     def get(self, query):
         """List this caller's motions, newest first."""
@@ -52,7 +53,7 @@ class MotionCollection(MethodView):
 class MotionItem(MethodView):
     """One motion."""
 
-    @blp.arguments(WaitQuerySchema, location="query")
+    @blp.arguments(WaitQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, MotionSchema)
     def get(self, query, motion_id):
         """Read a motion; with ?wait=N, hold up to N seconds for its status to change."""
@@ -90,8 +91,9 @@ def _accept(data: dict, key: str | None) -> tuple[int, str, bool]:
     """Create the motion, honouring an Idempotency-Key; returns status, JSON body, replayed."""
     if key is None:
         motion = motions.create_motion(db.session, g.caller, data)
+        body = json.dumps(motion_schema.dump(motion))
         db.session.commit()
-        return 202, json.dumps(motion_schema.dump(motion)), False
+        return 202, body, False
     ttl = current_app.config["SETTINGS"].idempotency_ttl
     fingerprint = idempotency.request_hash(request.get_json())
     claim = idempotency.reserve(db.session, g.caller.id, key, fingerprint, ttl)

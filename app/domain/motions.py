@@ -75,7 +75,9 @@ def wait_for_change(session: Session, caller_id: int, motion_id: str, seconds: f
     return motion
 
 
-def list_motions(session: Session, caller_id: int, filters: dict, limit: int, cursor: str | None) -> Page:
+def list_motions(
+    session: Session, caller_id: int, filters: dict, limit: int, after: tuple[datetime, str] | None
+) -> Page:
     """The caller's motions, newest first, filtered, one page at a time."""
     stmt = select(Motion).where(Motion.caller_id == caller_id)
     for name in ("status", "external_id"):
@@ -85,8 +87,8 @@ def list_motions(session: Session, caller_id: int, filters: dict, limit: int, cu
         stmt = stmt.where(Motion.created_at > filters["created_after"])
     if filters.get("created_before") is not None:
         stmt = stmt.where(Motion.created_at < filters["created_before"])
-    if cursor:
-        at, last_id = decode_cursor(cursor)
+    if after:
+        at, last_id = after
         stmt = stmt.where(or_(Motion.created_at < at, and_(Motion.created_at == at, Motion.id < last_id)))
     rows = list(session.scalars(stmt.order_by(Motion.created_at.desc(), Motion.id.desc()).limit(limit + 1)))
     more = len(rows) > limit

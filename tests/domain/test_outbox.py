@@ -1,0 +1,122 @@
+"""The outbox: a motion and its work are committed together, enqueued after commit, and recovered from SQL."""
+
+import pytest
+from rq import Queue
+from sqlalchemy import func, select
+
+from app import create_app, queues
+from app.domain.motions import create_motion
+from app.extensions import db
+from app.models import Caller, Motion, MotionEvent, OutboxEntry
+from devstack.redis import free_port
+from workers.sweep import STALE_AFTER, requeue_stale_outbox
+
+VALID = {"image_url": "https://img.example.com/a.png", "name": "Ann", "voice_id": "en-US-JennyNeural", "model": "2.0"}
+
+
+def counts(session):
+    """How many motions, events and outbox rows exist."""
+    return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Motion, MotionEvent, OutboxEntry))
+
+
+def test_motion_and_outbox_commit_together(session, make_caller):
+    """Committed: the motion, its event and its outbox row all exist."""
+    caller = session.get(Caller, make_caller()[0])
+    create_motion(session, caller, dict(VALID))
+    session.commit()
+    assert counts(session) == (1, 1, 1)
+
+
+def test_motion_and_outbox_roll_back_together(session, make_caller):
+    """Rolled back (say the commit failed): none of them exists."""
+    caller = session.get(Caller, make_caller()[0])
+    create_motion(session, caller, dict(VALID))
+    session.flush()
+    session.rollback()
+    assert counts(session) == (0, 0, 0)
+
+
+def test_failure_inside_the_request_leaves_nothing(app, auth, session, monkeypatch):
+    """If the request fails after writing rows but before commit, nothing is stored or enqueued."""
+    import app.api.motions as motions_api
+
+    def exploding_dump(_motion):
+        raise RuntimeError("boom after flush")
+
+    monkeypatch.setattr(motions_api.motion_schema, "dump", exploding_dump)
+    resp = app.test_client().post("/v1/motions", json=VALID, headers=auth)
+    assert resp.status_code == 500
+    assert counts(session) == (0, 0, 0)
+    assert Queue(queues.DEFAULT, connection=app.extensions["redis"]).count == 0
+
+
+def test_enqueued_after_commit_and_done_by_a_worker(client, auth, session, redis_client, run_jobs):
+    """Accepting a motion enqueues its outbox job under a deterministic id; the worker marks it done."""
+    motion_id = client.post("/v1/motions", json=VALID, headers=auth).get_json()["id"]
+    entry = session.scalars(select(OutboxEntry).where(OutboxEntry.motion_id == motion_id)).one()
+    queue = Queue(queues.DEFAULT, connection=redis_client)
+    assert queue.job_ids == [entry.job_id]
+    run_jobs()
+    assert session.get(OutboxEntry, entry.id, populate_existing=True).done_at is not None
+    assert queue.count == 0
+
+
+def test_running_a_job_twice_is_harmless(client, auth, session, app, run_jobs):
+    """A repeated job finds its entry done and does nothing more."""
+    from workers.jobs import run_outbox_entry
+
+    client.post("/v1/motions", json=VALID, headers=auth)
+    run_jobs()
+    entry = session.scalars(select(OutboxEntry)).one()
+    done_at = entry.done_at
+    with app.app_context():
+        run_outbox_entry(entry.id)
+        db.session.remove()
+    again = session.get(OutboxEntry, entry.id, populate_existing=True)
+    assert (again.done_at, again.attempts) == (done_at, 1)
+
+
+def test_accepts_with_redis_down_and_the_sweep_recovers(settings, make_caller, session, app, run_jobs):
+    """With Redis unreachable the motion is still accepted (202); a later sweep enqueues its work."""
+    _, key = make_caller()
+    offline = create_app(settings.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    resp = offline.test_client().post("/v1/motions", json=VALID, headers={"Authorization": f"Bearer {key}"})
+    assert resp.status_code == 202
+    entry = session.scalars(select(OutboxEntry)).one()
+    assert entry.done_at is None
+    _age(session, entry)
+    with app.app_context():
+        assert requeue_stale_outbox(db.session, app.extensions["redis"]) == 1
+    run_jobs()
+    assert session.get(OutboxEntry, entry.id, populate_existing=True).done_at is not None
+
+
+def test_sweep_after_flushall_requeues_once(client, auth, session, app, redis_client, run_jobs):
+    """After Redis forgets everything, one sweep re-enqueues each pending entry once, even if run twice."""
+    for i in range(3):
+        client.post("/v1/motions", json={**VALID, "name": f"m{i}"}, headers=auth)
+    redis_client.flushall()
+    for entry in session.scalars(select(OutboxEntry)):
+        _age(session, entry)
+    with app.app_context():
+        assert requeue_stale_outbox(db.session, redis_client) == 3
+        requeue_stale_outbox(db.session, redis_client)
+    assert Queue(queues.DEFAULT, connection=redis_client).count == 3
+    run_jobs()
+    assert all(e.done_at for e in session.scalars(select(OutboxEntry).execution_options(populate_existing=True)))
+
+
+@pytest.mark.parametrize("age_seconds", [0, 5])
+def test_sweep_leaves_fresh_entries_alone(client, auth, session, app, redis_client, age_seconds):
+    """Entries younger than 30 s are left to their own enqueue."""
+    client.post("/v1/motions", json=VALID, headers=auth)
+    redis_client.flushall()
+    with app.app_context():
+        assert requeue_stale_outbox(db.session, redis_client) == 0
+
+
+def _age(session, entry: OutboxEntry) -> None:
+    """Make an entry look older than the sweep's threshold."""
+    entry = session.get(OutboxEntry, entry.id)
+    entry.due_at = entry.due_at - STALE_AFTER * 2
+    session.commit()

@@ -1,0 +1,104 @@
+"""The state machine: every legal move works, every illegal one is refused and changes nothing."""
+
+import itertools
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.errors import IllegalTransition
+from app.domain.transitions import ALLOWED, SOURCES, can_move, transition
+from app.models import Motion, MotionEvent, OutboxEntry, Status
+from app.models.motion import new_motion_id
+
+LEGAL = {
+    (None, Status.QUEUED),
+    (Status.QUEUED, Status.PROCESSING),
+    (Status.QUEUED, Status.CANCELLED),
+    (Status.QUEUED, Status.FAILED),
+    (Status.PROCESSING, Status.COMPLETED),
+    (Status.PROCESSING, Status.FAILED),
+    (Status.FAILED, Status.QUEUED),
+}
+ALL_MOVES = [(a, b) for a, b in itertools.product([None, *Status], list(Status))]
+
+
+@pytest.fixture
+def caller_id(make_caller):
+    """A caller to own the motions."""
+    return make_caller()[0]
+
+
+def motion_in(session, caller_id, status: Status | None) -> Motion:
+    """A committed motion sitting in the given status."""
+    motion = Motion(
+        id=new_motion_id(), caller_id=caller_id, image_url="https://i.example.com/a.png", name="n", voice_id="v",
+        model="2.0", status=status,
+    )
+    if status is None:
+        return motion  # a new motion, not yet in the session
+    session.add(motion)
+    session.commit()
+    return motion
+
+
+def test_table_matches_the_contract():
+    """The allowed moves are exactly the contract's."""
+    table = {(a, b) for a, targets in ALLOWED.items() for b in targets}
+    assert table == LEGAL
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(set(ALL_MOVES) - LEGAL, key=str))
+def test_illegal_moves_are_refused(session, caller_id, current, target):
+    """Every move outside the table raises and writes no event or outbox row."""
+    motion = motion_in(session, caller_id, current)
+    for source in SOURCES:
+        with pytest.raises(IllegalTransition):
+            transition(session, motion, target, source)
+    assert motion.status == current
+    assert session.scalar(select(func.count()).select_from(MotionEvent)) == 0
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(LEGAL - {(None, Status.QUEUED)}, key=str))
+def test_legal_moves_write_an_event(session, caller_id, current, target):
+    """A legal move changes the status and records from, to, source and detail."""
+    motion = motion_in(session, caller_id, current)
+    transition(session, motion, target, "operator", {"why": "test"})
+    session.commit()
+    event = session.scalars(select(MotionEvent)).one()
+    assert (event.from_status, event.to_status, event.source, event.detail) == (current, target, "operator", {"why": "test"})
+    assert session.get(Motion, motion.id, populate_existing=True).status == target
+
+
+@pytest.mark.parametrize("source", ["worker", "webhook", "poll"])
+def test_only_a_person_may_retry(session, caller_id, source):
+    """failed -> queued is refused from automatic sources."""
+    assert not can_move(Status.FAILED, Status.QUEUED, source)
+    motion = motion_in(session, caller_id, Status.FAILED)
+    with pytest.raises(IllegalTransition):
+        transition(session, motion, Status.QUEUED, source)
+
+
+def test_unknown_source_is_a_bug(session, caller_id):
+    """A source outside the contract's list is refused."""
+    motion = motion_in(session, caller_id, Status.QUEUED)
+    with pytest.raises(ValueError, match="unknown source"):
+        transition(session, motion, Status.CANCELLED, "cron")
+
+
+def test_queueing_records_dispatch_work(session, caller_id):
+    """Reaching queued adds a dispatch outbox row in the same transaction."""
+    motion = motion_in(session, caller_id, None)
+    session.add(motion)
+    transition(session, motion, Status.QUEUED, "api")
+    session.commit()
+    entry = session.scalars(select(OutboxEntry)).one()
+    assert (entry.kind, entry.motion_id, entry.done_at) == ("dispatch", motion.id, None)
+
+
+def test_terminal_timestamps(session, caller_id):
+    """processing stamps submitted_at; completed stamps completed_at."""
+    motion = motion_in(session, caller_id, Status.QUEUED)
+    transition(session, motion, Status.PROCESSING, "worker")
+    assert motion.submitted_at is not None and motion.completed_at is None
+    transition(session, motion, Status.COMPLETED, "webhook")
+    assert motion.completed_at >= motion.submitted_at
