@@ -36,7 +36,9 @@ def _run(action, *args, **kwargs):
 def create(name: str, callback_url: str | None) -> None:
     """Create a caller; prints its id, API key and webhook secret (shown only this once)."""
     creds = _run(callers.create_caller, name, callback_url)
-    _emit({"caller_id": creds.caller_id, "name": name, "api_key": creds.api_key, "webhook_secret": creds.webhook_secret})
+    _emit(
+        {"caller_id": creds.caller_id, "name": name, "api_key": creds.api_key, "webhook_secret": creds.webhook_secret}
+    )
 
 
 @callers_cli.command("list")

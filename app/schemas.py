@@ -5,9 +5,9 @@ from datetime import UTC
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.models import MODELS, Priority, Status
 from app.domain.motions import BadCursor, decode_cursor
 from app.domain.transitions import SOURCES
+from app.models import MODELS, Priority, Status
 
 DESCRIPTION_LIMIT_1_0 = 300  # bytes, exclusive: "under 300 bytes" for model 1.0
 DESCRIPTION_LIMIT = 1500  # bytes, inclusive, for the other models
@@ -80,7 +80,9 @@ class WaitQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    wait = fields.Float(validate=validate.Range(min=0, max=30), metadata={"description": "seconds to hold for a change"})
+    wait = fields.Float(
+        validate=validate.Range(min=0, max=30), metadata={"description": "seconds to hold for a change"}
+    )
 
 
 class CursorField(fields.String):

@@ -40,7 +40,9 @@ def test_openapi_covers_every_v1_route(app, client):
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
-    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops if method != "parameters"}
+    documented = {
+        (path, method.upper()) for path, ops in spec["paths"].items() for method in ops if method != "parameters"
+    }
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/v1"):
             path = rule.rule.replace("<", "{").replace(">", "}")

@@ -34,7 +34,9 @@ def from_http_exception(error: HTTPException) -> Response:
     if error.code == 422 and messages:
         errors = _flatten(messages)
         fields_named = ", ".join(sorted(errors))
-        return problem(422, "Validation failed", f"invalid fields: {fields_named}", "validation", headers, errors=errors)
+        return problem(
+            422, "Validation failed", f"invalid fields: {fields_named}", "validation", headers, errors=errors
+        )
     detail = data.get("message") or error.description or error.name
     return problem(error.code or 500, error.name, detail, headers=headers)
 

@@ -15,7 +15,7 @@ from app.models import Caller
 from app.models.types import utcnow
 
 API_KEY_PREFIX = "mgw_"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_OVERLAP = timedelta(hours=24)
 
 

@@ -94,9 +94,7 @@ def _judge(session: Session, existing: IdempotencyKey, fingerprint: str) -> Idem
         session.commit()
         return None
     if existing.request_hash != fingerprint:
-        raise IdempotencyMismatch(
-            f"Idempotency-Key {existing.key!r} was already used with a different request body"
-        )
+        raise IdempotencyMismatch(f"Idempotency-Key {existing.key!r} was already used with a different request body")
     if not existing.in_flight:
         return Replay(existing.response_status, existing.response_body)
     if now - existing.locked_at < ABANDONED_AFTER:

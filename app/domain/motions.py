@@ -136,10 +136,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 def _refuse_taken_external_id(session: Session, caller_id: int, external_id: str) -> None:
     """Raise ExternalIdTaken when the caller already has a motion with this external_id."""
-    existing = session.scalar(
-        select(Motion.id).where(Motion.caller_id == caller_id, Motion.external_id == external_id)
-    )
+    existing = session.scalar(select(Motion.id).where(Motion.caller_id == caller_id, Motion.external_id == external_id))
     if existing is not None:
-        raise ExternalIdTaken(
-            f"external_id {external_id!r} is already used by motion {existing}", motion_id=existing
-        )
+        raise ExternalIdTaken(f"external_id {external_id!r} is already used by motion {existing}", motion_id=existing)

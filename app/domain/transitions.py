@@ -22,7 +22,6 @@ EXPLICIT_ONLY = {(Status.FAILED, Status.QUEUED): frozenset({"api", "operator"})}
 FOLLOW_UPS: dict[Status, tuple[str, ...]] = {Status.QUEUED: (outbox.DISPATCH,)}
 
 
-
 def can_move(current: Status | None, target: Status, source: str) -> bool:
     """Whether the state machine allows this move from this source."""
     if target not in ALLOWED[current]:

@@ -159,7 +159,19 @@ def test_defaults_are_filled(client, auth):
     assert body["priority"] == "normal"
     assert body["status"] == "queued"
     assert body["id"].startswith("mot_")
-    for name in ("photo_id", "description", "welcome_msg", "callback_url", "metadata", "external_id",
-                 "jogg_motion_id", "avatar_id", "preview_url", "error", "submitted_at", "completed_at"):
+    for name in (
+        "photo_id",
+        "description",
+        "welcome_msg",
+        "callback_url",
+        "metadata",
+        "external_id",
+        "jogg_motion_id",
+        "avatar_id",
+        "preview_url",
+        "error",
+        "submitted_at",
+        "completed_at",
+    ):
         assert body[name] is None, name
     assert body["created_at"].endswith("+00:00")

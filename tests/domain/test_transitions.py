@@ -31,8 +31,13 @@ def caller_id(make_caller):
 def motion_in(session, caller_id, status: Status | None) -> Motion:
     """A committed motion sitting in the given status."""
     motion = Motion(
-        id=new_motion_id(), caller_id=caller_id, image_url="https://i.example.com/a.png", name="n", voice_id="v",
-        model="2.0", status=status,
+        id=new_motion_id(),
+        caller_id=caller_id,
+        image_url="https://i.example.com/a.png",
+        name="n",
+        voice_id="v",
+        model="2.0",
+        status=status,
     )
     if status is None:
         return motion  # a new motion, not yet in the session
@@ -65,7 +70,12 @@ def test_legal_moves_write_an_event(session, caller_id, current, target):
     transition(session, motion, target, "operator", {"why": "test"})
     session.commit()
     event = session.scalars(select(MotionEvent)).one()
-    assert (event.from_status, event.to_status, event.source, event.detail) == (current, target, "operator", {"why": "test"})
+    assert (event.from_status, event.to_status, event.source, event.detail) == (
+        current,
+        target,
+        "operator",
+        {"why": "test"},
+    )
     assert session.get(Motion, motion.id, populate_existing=True).status == target
 
 
