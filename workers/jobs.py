@@ -6,7 +6,7 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import select
 
-from app.domain import outbox
+from app.domain import idempotency, outbox
 from app.extensions import db
 from app.models import OutboxEntry
 from app.models.types import utcnow
@@ -45,4 +45,8 @@ def sweep() -> int:
         if not acquired:
             log.info("another sweep is running; skipping")
             return 0
-        return requeue_stale_outbox(db.session, connection)
+        requeued = requeue_stale_outbox(db.session, connection)
+        purged = idempotency.purge_expired(db.session)
+        db.session.commit()
+        log.info("sweep done", extra={"requeued": requeued, "idempotency_keys_purged": purged})
+        return requeued

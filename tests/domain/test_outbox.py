@@ -120,3 +120,22 @@ def _age(session, entry: OutboxEntry) -> None:
     entry = session.get(OutboxEntry, entry.id)
     entry.due_at = entry.due_at - STALE_AFTER * 2
     session.commit()
+
+
+def test_sweep_job_purges_expired_idempotency_keys(client, auth, session, app):
+    """The periodic sweep deletes idempotency keys past their 24 h and keeps live ones."""
+    from datetime import timedelta
+
+    from app.models import IdempotencyKey
+    from app.models.types import utcnow
+    from workers.jobs import sweep
+
+    for key in ("old", "new"):
+        client.post("/v1/motions", json={**VALID, "name": key}, headers={**auth, "Idempotency-Key": key})
+    old = session.scalars(select(IdempotencyKey).where(IdempotencyKey.key == "old")).one()
+    old.expires_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    with app.app_context():
+        sweep()
+        db.session.remove()
+    assert session.scalars(select(IdempotencyKey.key)).all() == ["new"]
