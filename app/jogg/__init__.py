@@ -1,0 +1,31 @@
+"""JoggAI API client: JoggClient, its result types and its error classes (no Flask, nothing from app)."""
+
+from app.jogg.client import JoggClient
+from app.jogg.errors import (
+    BadCredentials,
+    BadRequest,
+    JoggError,
+    NoPermission,
+    NotFound,
+    OutOfCredit,
+    RateLimited,
+    RetryableError,
+    UnknownOutcome,
+)
+from app.jogg.models import AddMotionResult, Endpoint, MotionStatus
+
+__all__ = [
+    "AddMotionResult",
+    "BadCredentials",
+    "BadRequest",
+    "Endpoint",
+    "JoggClient",
+    "JoggError",
+    "MotionStatus",
+    "NoPermission",
+    "NotFound",
+    "OutOfCredit",
+    "RateLimited",
+    "RetryableError",
+    "UnknownOutcome",
+]

@@ -1,0 +1,122 @@
+"""JoggClient: JoggAI's v2 API for motions, credits and webhook endpoints, over requests."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import requests
+
+from app.jogg.envelope import transport_error, unwrap
+from app.jogg.errors import JoggError, RetryableError, scrub
+from app.jogg.models import AddMotionResult, Endpoint, MotionStatus, as_int, endpoint_list
+
+log = logging.getLogger(__name__)
+USER_AGENT = "motion-gateway (JoggClient)"
+
+
+class JoggClient:
+    """Calls JoggAI once per method and raises a JoggError subclass on any failure.
+
+    It never retries: a retried add_motion can create and charge a second motion, so the
+    caller decides, using the error's class (RetryableError, UnknownOutcome, ...).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key is required")
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout = (connect_timeout, read_timeout)
+        self._session = session or requests.Session()
+
+    def __repr__(self) -> str:
+        """Where it points; never the key."""
+        return f"JoggClient(base_url={self.base_url!r})"
+
+    def add_motion(
+        self,
+        *,
+        image_url: str,
+        name: str,
+        voice_id: str,
+        model: str,
+        photo_id: str | None = None,
+        description: str | None = None,
+        welcome_msg: str | None = None,
+    ) -> AddMotionResult:
+        """Submit a motion (a rate-limited, credit-spending POST); optional fields left None are not sent."""
+        fields = {
+            "image_url": image_url,
+            "name": name,
+            "voice_id": voice_id,
+            "model": model,
+            "photo_id": photo_id,
+            "description": description,
+            "welcome_msg": welcome_msg,
+        }
+        body = {key: value for key, value in fields.items() if value is not None}
+        return AddMotionResult.from_data(self._call("POST", "/v2/photo_avatar/add_motion", json=body))
+
+    def motion_status(self, motion_id: str) -> MotionStatus:
+        """Check one motion (a GET: not rate limited, but poll politely)."""
+        data = self._call("GET", "/v2/photo_avatar", params={"motion_id": motion_id})
+        return MotionStatus.from_data(data, motion_id)
+
+    def remaining_quota(self) -> int:
+        """Credits left on the account."""
+        data = self._call("GET", "/v2/user/remaining_quota")
+        quota = as_int(data.get("remaining_quota") if isinstance(data, dict) else data)
+        if quota is None:
+            raise RetryableError("remaining_quota answer without a number")
+        return quota
+
+    def create_endpoint(self, url: str, events: Iterable[str], status: str = "enabled") -> Endpoint:
+        """Register a webhook endpoint (a rate-limited POST); keep the returned secret, it is shown once."""
+        body = {"url": url, "events": list(events), "status": status}
+        return Endpoint.from_data(self._call("POST", "/v2/endpoint", json=body))
+
+    def list_endpoints(self) -> list[Endpoint]:
+        """Every registered endpoint (secrets are not included)."""
+        return endpoint_list(self._call("GET", "/v2/endpoints"))
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        """Remove a webhook endpoint."""
+        self._call("DELETE", f"/v2/endpoint/{endpoint_id}")
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._session.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One HTTP call; returns the envelope's data or raises a JoggError free of the key."""
+        operation = f"{method} {path}"
+        creates = method == "POST"  # only POSTs create things that a lost answer could hide
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method,
+                self.base_url + path,
+                headers={"x-api-key": self._api_key, "Accept": "application/json", "User-Agent": USER_AGENT},
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirected POST would turn into a GET
+                **kwargs,
+            )
+        except requests.RequestException as error:
+            # `from None`: the requests exception holds the request, and with it the key header.
+            raise scrub(transport_error(error, operation, creates), self._api_key) from None
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.debug("JoggAI %s: HTTP %s in %.0f ms", operation, response.status_code, elapsed_ms)
+        try:
+            return unwrap(response, operation, creates)
+        except JoggError as error:
+            raise scrub(error, self._api_key) from None

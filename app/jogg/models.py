@@ -1,0 +1,111 @@
+"""What the JoggAI client returns: submitted motions, motion status and webhook endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.jogg.errors import RetryableError, UnknownOutcome
+
+SUCCESS_STATUSES = frozenset({"completed"})
+FAILURE_STATUSES = frozenset({"failed", "error"})  # v2 says failed, v1 said error
+
+
+@dataclass(frozen=True)
+class AddMotionResult:
+    """JoggAI accepted a motion: its id, its first status and (v1 only) the avatar id."""
+
+    motion_id: str
+    status: str
+    avatar_id: int | None = None
+
+    @classmethod
+    def from_data(cls, data: Any) -> AddMotionResult:
+        """Read add_motion's data; a success without a motion_id leaves the outcome unknown."""
+        if not isinstance(data, dict) or not data.get("motion_id"):
+            raise UnknownOutcome("add_motion answered success without a motion_id")
+        return cls(str(data["motion_id"]), str(data.get("status") or "pending"), as_int(data.get("avatar_id")))
+
+
+@dataclass(frozen=True)
+class MotionStatus:
+    """One status check; `raw` keeps JoggAI's data as it came."""
+
+    motion_id: str
+    status: str
+    avatar_id: int | None
+    preview_url: str | None
+    error_msg: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_data(cls, data: Any, motion_id: str) -> MotionStatus:
+        """Read the status check's data leniently (either preview key, error_msg or error.message)."""
+        if not isinstance(data, dict):
+            raise RetryableError("status check answered success without data")
+        error = data.get("error")
+        error_msg = data.get("error_msg") or (error.get("message") if isinstance(error, dict) else None)
+        return cls(
+            motion_id=str(data.get("motion_id") or motion_id),
+            status=str(data.get("status") or "").strip().lower(),
+            avatar_id=as_int(data.get("avatar_id")),
+            preview_url=data.get("motion_preview_url") or data.get("preview_url") or None,
+            error_msg=str(error_msg) if error_msg else None,
+            raw=data,
+        )
+
+    def is_success(self) -> bool:
+        """Finished with a preview: completed."""
+        return self.status in SUCCESS_STATUSES
+
+    def is_failure(self) -> bool:
+        """Finished without one: failed (v2) or error (v1)."""
+        return self.status in FAILURE_STATUSES
+
+    def is_running(self) -> bool:
+        """Anything else, including statuses JoggAI may add later."""
+        return not (self.is_success() or self.is_failure())
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A registered webhook endpoint; `secret` is known only right after creation."""
+
+    endpoint_id: str
+    url: str | None = None
+    events: tuple[str, ...] = ()
+    status: str | None = None
+    secret: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_data(cls, data: Any) -> Endpoint:
+        """Read one endpoint object."""
+        if not isinstance(data, dict) or not data.get("endpoint_id"):
+            raise RetryableError("endpoint answer without an endpoint_id")
+        events = data.get("events")
+        return cls(
+            endpoint_id=str(data["endpoint_id"]),
+            url=data.get("url"),
+            events=tuple(events) if isinstance(events, list) else (),
+            status=data.get("status"),
+            secret=data.get("secret"),
+        )
+
+
+def endpoint_list(data: Any) -> list[Endpoint]:
+    """The endpoints list: a bare list, or a dict holding one under `endpoints`."""
+    items = data.get("endpoints") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise RetryableError("endpoint list answer is not a list")
+    return [Endpoint.from_data(item) for item in items]
+
+
+def as_int(value: Any) -> int | None:
+    """An int from an int or a digit string; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None

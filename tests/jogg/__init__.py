@@ -1,0 +1,1 @@
+"""Tests of the JoggAI client against the sandbox."""
