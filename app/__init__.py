@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from app import queues
+from app import queues, services
 from app.config import Settings, load_settings
 from app.database import configure_engine
 from app.extensions import db, migrate, rest_api
@@ -43,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     rest_api.ERROR_SCHEMA = ProblemSchema
     rest_api.init_app(app)
     queues.init_app(app)
+    services.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
 
@@ -65,5 +66,7 @@ def register_error_handlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """Add the operator CLI to `flask`."""
     from app.cli import callers_cli
+    from app.jogg_cli import jogg_cli
 
     app.cli.add_command(callers_cli)
+    app.cli.add_command(jogg_cli)

@@ -55,6 +55,12 @@ class Settings:
     callback_allowed_networks: tuple[str, ...]
     ops_token: str = field(repr=False)
     max_body_bytes: int = 64 * 1024
+    jogg_connect_timeout: float = 3.05
+    jogg_read_timeout: float = 10.0
+    submit_max_attempts: int = 5
+    submit_retry_base: float = 10.0
+    jogg_probe_interval: float = 60.0
+    dispatch_interval: float = 0.2
     idempotency_ttl: timedelta = timedelta(hours=24)
 
     @property
@@ -107,6 +113,12 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         callback_allowed_networks=tuple(env.list("CALLBACK_ALLOWED_NETWORKS", [])),
         ops_token=text("OPS_TOKEN"),
         max_body_bytes=env.int("MAX_BODY_BYTES", 64 * 1024, validate=_positive),
+        jogg_connect_timeout=env.float("JOGG_CONNECT_TIMEOUT", 3.05, validate=_positive),
+        jogg_read_timeout=env.float("JOGG_READ_TIMEOUT", 10.0, validate=_positive),
+        submit_max_attempts=env.int("SUBMIT_MAX_ATTEMPTS", 5, validate=_positive),
+        submit_retry_base=env.float("SUBMIT_RETRY_BASE", 10.0, validate=_positive),
+        jogg_probe_interval=env.float("JOGG_PROBE_INTERVAL", 60.0, validate=_positive),
+        dispatch_interval=env.float("DISPATCH_INTERVAL", 0.2, validate=_positive),
     )
 
 

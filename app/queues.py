@@ -23,7 +23,8 @@ QUEUE_FOR_KIND = {"dispatch": DEFAULT}
 JOB_TIMEOUT = 120
 FAILURE_TTL = 7 * 24 * 3600
 PENDING_KEY = "outbox_pending"
-JOB_FUNCTION = "workers.jobs.run_outbox_entry"
+OUTBOX_JOB = "workers.jobs.run_outbox_entry"
+SUBMIT_JOB = "workers.jobs.submit_motion"
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -39,19 +40,29 @@ def init_app(app: Flask) -> None:
     app.extensions["redis"] = connect(app.config["SETTINGS"].redis_url)
 
 
-def enqueue_entry(connection: redis.Redis, entry_id: int, kind: str) -> None:
-    """Put one outbox entry's job on its queue; a live job with the same id is left alone."""
-    queue = Queue(QUEUE_FOR_KIND.get(kind, DEFAULT), connection=connection)
-    job_id = f"outbox-{entry_id}"
-    options = dict(args=(entry_id,), job_id=job_id, timeout=JOB_TIMEOUT, failure_ttl=FAILURE_TTL, result_ttl=0)
+def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, job_id: str, *args) -> None:
+    """Enqueue a job under a deterministic id; a live job with that id is left alone, a dead one replaced."""
+    queue = Queue(queue_name, connection=connection)
+    options = dict(args=args, job_id=job_id, timeout=JOB_TIMEOUT, failure_ttl=FAILURE_TTL, result_ttl=0)
     try:
-        queue.enqueue_call(JOB_FUNCTION, unique=True, **options)
+        queue.enqueue_call(function, unique=True, **options)
     except DuplicateJobError:
         job = Job.fetch(job_id, connection=connection)
         if job.get_status(refresh=False) in LIVE_STATUSES:
             return
         job.delete()
-        queue.enqueue_call(JOB_FUNCTION, unique=True, **options)
+        queue.enqueue_call(function, unique=True, **options)
+
+
+def enqueue_entry(connection: redis.Redis, entry_id: int, kind: str) -> None:
+    """Put one outbox entry's job on its queue."""
+    enqueue_unique(connection, QUEUE_FOR_KIND.get(kind, DEFAULT), OUTBOX_JOB, f"outbox-{entry_id}", entry_id)
+
+
+def enqueue_submissions(connection: redis.Redis, motion_ids: list[str]) -> None:
+    """One submit job per dispatched motion, on the JoggAI queue."""
+    for motion_id in motion_ids:
+        enqueue_unique(connection, JOGG, SUBMIT_JOB, f"submit-{motion_id}", motion_id)
 
 
 def enqueue_after_commit(entries: list[tuple[int, str]]) -> None:

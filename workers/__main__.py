@@ -6,11 +6,10 @@ import time
 
 import redis
 from rq import Worker
-from rq.cron import CronScheduler
 
 from app import create_app, queues
 from app.logs import configure_logging
-from workers.periodic import schedule
+from workers.clock import Clock
 
 log = logging.getLogger("workers")
 
@@ -36,28 +35,6 @@ def run_worker(app, burst: bool, queue_names: list[str]) -> None:
         Worker(queue_names, connection=connection).work(burst=burst, logging_level=app.config["SETTINGS"].log_level)
 
 
-def run_clock(app) -> None:
-    """Enqueue the periodic jobs on time, surviving Redis outages."""
-    connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
-    while True:
-        scheduler = CronScheduler(connection=connection, name=f"clock-{int(time.time())}")
-        for job in schedule(app.config["SETTINGS"]):
-            scheduler.register(_resolve(job.function), job.queue, interval=job.interval, result_ttl=0, name=job.name)
-        try:
-            scheduler.start()
-            return
-        except redis.RedisError as exc:
-            log.warning("clock lost Redis (%s); retrying in 2 s", exc.__class__.__name__)
-            time.sleep(2)
-
-
-def _resolve(dotted: str):
-    """Import a function from its dotted path."""
-    module_name, _, name = dotted.rpartition(".")
-    module = __import__(module_name, fromlist=[name])
-    return getattr(module, name)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run the chosen process."""
     parser = argparse.ArgumentParser(prog="python -m workers")
@@ -70,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.process == "worker":
         run_worker(app, args.burst, args.queues.split(","))
     else:
-        run_clock(app)
+        Clock(app).run()
 
 
 if __name__ == "__main__":

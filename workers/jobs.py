@@ -1,12 +1,14 @@
-"""RQ job functions; each takes ids, not objects, and is safe to run twice."""
+"""RQ job functions and periodic tasks; each takes ids, not objects, and is safe to run twice."""
 
 import logging
 
 from flask import current_app
 from rq import get_current_job
-from sqlalchemy import select
+from sqlalchemy import update
 
-from app.domain import idempotency, outbox
+from app import queues, services
+from app.domain import dispatch as dispatcher
+from app.domain import idempotency, outbox, submission
 from app.extensions import db
 from app.models import OutboxEntry
 from app.models.types import utcnow
@@ -15,38 +17,63 @@ log = logging.getLogger(__name__)
 
 
 def run_outbox_entry(entry_id: int) -> None:
-    """Do the work an outbox row asks for, once; a repeat finds it done and returns."""
-    entry = db.session.scalar(select(OutboxEntry).where(OutboxEntry.id == entry_id).with_for_update())
+    """Do the work an outbox row asks for, then mark it done; a repeat finds it done and returns."""
+    entry = db.session.get(OutboxEntry, entry_id, populate_existing=True)
     if entry is None or entry.done_at is not None:
         db.session.rollback()
         return
-    job = get_current_job()
-    entry.attempts += 1
-    HANDLERS[entry.kind](entry)
-    entry.done_at = utcnow()
+    kind, motion_id = entry.kind, entry.motion_id
+    db.session.rollback()
+    HANDLERS[kind](motion_id)  # handlers are idempotent: a crash here leaves the row for the sweep
+    db.session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
+        .values(done_at=utcnow(), attempts=OutboxEntry.attempts + 1)
+    )
     db.session.commit()
-    log.info("outbox entry done", extra={"job_id": job and job.id, "motion_id": entry.motion_id, "kind": entry.kind})
+    job = get_current_job()
+    log.info("outbox entry %s done", entry_id, extra={"job_id": job and job.id, "motion_id": motion_id, "kind": kind})
 
 
-def _note_dispatch(entry: OutboxEntry) -> None:
-    """A motion was queued; JoggAI submission is paced by the dispatcher on the clock."""
-    log.info("motion %s queued for dispatch", entry.motion_id)
+def submit_motion(motion_id: str) -> str:
+    """Submit one dispatched motion to JoggAI (see app.domain.submission)."""
+    outcome = submission.submit(
+        db.session, motion_id, services.jogg_client(), services.post_budget(), services.submit_policy()
+    )
+    job = get_current_job()
+    log.info("submit %s: %s", motion_id, outcome, extra={"job_id": job and job.id, "motion_id": motion_id})
+    return outcome
 
 
-HANDLERS = {outbox.DISPATCH: _note_dispatch}
+def dispatch(_motion_id: str | None = None) -> list[str]:
+    """Hand free POST slots to queued motions and enqueue their submit jobs after the commit."""
+    free = services.post_budget().free_slots()
+    if free <= 0:
+        return []
+    picked = dispatcher.dispatch(db.session, free, utcnow())
+    db.session.commit()
+    queues.enqueue_submissions(current_app.extensions["redis"], picked)
+    return picked
+
+
+def probe_account() -> str | None:
+    """While submissions are paused, check on the account's schedule whether they can resume."""
+    from app.domain.account_probe import probe
+
+    return probe(db.session, services.jogg_client(), current_app.config["SETTINGS"].jogg_probe_interval)
 
 
 def sweep() -> int:
-    """One self-healing pass; a Redis lock keeps two clocks' sweeps from overlapping."""
-    from workers.sweep import requeue_stale_outbox
+    """One self-healing pass over SQL: lost outbox work, lost dispatches, stuck submissions, expired keys."""
+    from workers.sweep import recover_submissions, requeue_stale_outbox
 
     connection = current_app.extensions["redis"]
-    with connection.lock("motion-gateway:lock:sweep", timeout=300, blocking=False) as acquired:
-        if not acquired:
-            log.info("another sweep is running; skipping")
-            return 0
-        requeued = requeue_stale_outbox(db.session, connection)
-        purged = idempotency.purge_expired(db.session)
-        db.session.commit()
-        log.info("sweep done", extra={"requeued": requeued, "idempotency_keys_purged": purged})
-        return requeued
+    requeued = requeue_stale_outbox(db.session, connection)
+    released = recover_submissions(db.session)
+    purged = idempotency.purge_expired(db.session)
+    db.session.commit()
+    log.info("sweep: %d outbox re-enqueued, %d submissions recovered, %d keys purged", requeued, released, purged)
+    return requeued + released
+
+
+HANDLERS = {outbox.DISPATCH: dispatch}

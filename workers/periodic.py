@@ -1,21 +1,23 @@
-"""Periodic work, declared as data: what the clock enqueues, on which queue, how often."""
+"""Periodic work, declared as data: what the clock runs and how often."""
 
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.queues import DEFAULT
 
 
 @dataclass(frozen=True)
 class Periodic:
-    """One periodic job."""
+    """One periodic task: a function from workers.jobs run every `interval` seconds."""
 
     name: str
     function: str
-    queue: str
-    interval: int
+    interval: float
 
 
 def schedule(settings: Settings) -> list[Periodic]:
     """The clock's timetable for these settings."""
-    return [Periodic("sweep", "workers.jobs.sweep", DEFAULT, settings.sweep_interval)]
+    return [
+        Periodic("dispatch", "workers.jobs.dispatch", settings.dispatch_interval),
+        Periodic("probe", "workers.jobs.probe_account", min(settings.jogg_probe_interval, 5.0)),
+        Periodic("sweep", "workers.jobs.sweep", settings.sweep_interval),
+    ]

@@ -4,7 +4,9 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from app.api.problems import problem
+from app.domain import account
 from app.extensions import db
+from app.models.types import utcnow
 
 blp = Blueprint("health", __name__)
 
@@ -22,7 +24,14 @@ def readyz():
     failed = sorted(name for name, result in checks.items() if result != "ok")
     if failed:
         return problem(503, "Not ready", f"unavailable: {', '.join(failed)}", "not-ready", checks=checks)
-    return jsonify(status="ready", checks=checks)
+    return jsonify(status="ready", checks=checks, jogg=_jogg_state())
+
+
+def _jogg_state() -> dict:
+    """Whether submissions to JoggAI flow, and why not (shown, but never a reason to be unready)."""
+    state = account.describe(account.load(db.session), utcnow())
+    db.session.commit()
+    return state
 
 
 def _check_database() -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.domain.errors import ExternalIdTaken, NotFound
+from app.domain.errors import Conflict, ExternalIdTaken, NotFound
 from app.domain.transitions import transition
 from app.models import Caller, Motion, MotionEvent, Status
 from app.models.motion import new_motion_id
@@ -97,8 +97,10 @@ def list_motions(
 
 
 def cancel_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
-    """Cancel a queued motion."""
+    """Cancel a queued motion, unless its submission to JoggAI has already begun."""
     motion = get_motion(session, caller_id, motion_id)
+    if motion.status == Status.QUEUED and motion.submit_started_at is not None:
+        raise Conflict(f"motion {motion_id} is being submitted to JoggAI and can no longer be cancelled")
     transition(session, motion, Status.CANCELLED, "api", {"reason": "cancelled by caller"})
     return motion
 
@@ -107,8 +109,6 @@ def retry_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
     """Send a failed motion back to the queue."""
     motion = get_motion(session, caller_id, motion_id)
     transition(session, motion, Status.QUEUED, "api", {"reason": "retried by caller", "previous_error": motion.error})
-    motion.submit_attempts = 0
-    motion.next_submit_at = None
     return motion
 
 

@@ -61,5 +61,12 @@ def _stamp(motion: Motion, target: Status, now) -> None:
     elif target in (Status.COMPLETED, Status.FAILED, Status.CANCELLED):
         motion.completed_at = now
     elif target is Status.QUEUED:
-        motion.completed_at = None
-        motion.error = None
+        _reset_submission(motion)
+
+
+def _reset_submission(motion: Motion) -> None:
+    """Reaching queued means a fresh submission: forget the previous one."""
+    motion.completed_at = motion.error = motion.jogg_motion_id = motion.avatar_id = motion.preview_url = None
+    motion.dispatched_at = motion.submit_started_at = motion.submission_uncertain_at = None
+    motion.next_submit_at = motion.next_poll_at = None
+    motion.submit_attempts = motion.poll_count = 0

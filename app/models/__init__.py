@@ -2,10 +2,13 @@
 
 from app.models.caller import Caller
 from app.models.idempotency import IdempotencyKey
+from app.models.jogg_account import ACCOUNT_ID, JoggAccount
 from app.models.motion import MODELS, Motion, MotionEvent, Priority, Status
 from app.models.outbox import OutboxEntry
 
 __all__ = [
+    "ACCOUNT_ID",
+    "JoggAccount",
     "MODELS",
     "Caller",
     "IdempotencyKey",

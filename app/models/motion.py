@@ -45,7 +45,7 @@ class Motion(db.Model):
         Index("ix_motions_caller_created", "caller_id", "created_at", "id"),
         Index("ix_motions_caller_status_created", "caller_id", "status", "created_at", "id"),
         Index("uq_motions_caller_external_id", "caller_id", "external_id", unique=True),
-        Index("ix_motions_status_priority_created", "status", "priority", "created_at"),
+        Index("ix_motions_dispatch", "status", "caller_id", "priority", "created_at"),
         Index("ix_motions_status_next_poll", "status", "next_poll_at"),
         Index("uq_motions_jogg_motion_id", "jogg_motion_id", unique=True),
     )
@@ -69,7 +69,9 @@ class Motion(db.Model):
     preview_url: Mapped[str | None] = mapped_column(String(2048))
     error: Mapped[dict | None] = mapped_column(JSONType)
     submit_attempts: Mapped[int] = mapped_column(default=0)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submit_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submission_uncertain_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_submit_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     poll_count: Mapped[int] = mapped_column(default=0)

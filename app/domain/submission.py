@@ -1,0 +1,150 @@
+"""Submitting one motion to JoggAI: record the attempt first, never POST twice blindly, act on every error code."""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.budget import PostBudget
+from app.domain import account as accounts
+from app.domain.transitions import transition
+from app.jogg import (
+    AddMotionResult,
+    BadCredentials,
+    BadRequest,
+    JoggClient,
+    JoggError,
+    NoPermission,
+    OutOfCredit,
+    RateLimited,
+    RetryableError,
+    UnknownOutcome,
+)
+from app.models import Motion, Status
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+PAYLOAD_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The numbers submission follows (from settings)."""
+
+    max_attempts: int
+    retry_base: float
+    first_poll: float
+    probe_interval: float
+    window_seconds: float
+
+
+def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBudget, policy: Policy) -> str:
+    """Submit the motion if it is still due; returns what happened, for logs and tests."""
+    motion = _lock(session, motion_id)
+    if motion is None or motion.status != Status.QUEUED or motion.jogg_motion_id:
+        session.commit()
+        return "skipped"
+    if motion.submit_started_at is not None:
+        return _mark_uncertain(session, motion, "an earlier attempt was interrupted after it may have reached JoggAI")
+    if accounts.blocked_by(accounts.load(session), utcnow()) or not budget.try_acquire():
+        motion.dispatched_at = None
+        session.commit()
+        return "deferred"
+    motion.submit_started_at = utcnow()  # committed before the POST: the record that we may have sent it
+    motion.submit_attempts += 1
+    payload = {name: getattr(motion, name) for name in PAYLOAD_FIELDS}
+    session.commit()
+    try:
+        result = client.add_motion(**payload)
+    except JoggError as exc:
+        return _on_error(session, motion_id, exc, policy)
+    return _on_accepted(session, motion_id, result, policy)
+
+
+def _lock(session: Session, motion_id: str) -> Motion | None:
+    """The motion, locked for this transaction (None if another job holds it)."""
+    stmt = select(Motion).where(Motion.id == motion_id).with_for_update(skip_locked=True)
+    return session.scalars(stmt.execution_options(populate_existing=True)).first()
+
+
+def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, policy: Policy) -> str:
+    """JoggAI took it: store its id and move the motion to processing."""
+    motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    motion.jogg_motion_id = result.motion_id
+    motion.avatar_id = result.avatar_id or motion.avatar_id
+    motion.dispatched_at = motion.submission_uncertain_at = None
+    motion.next_poll_at = utcnow() + timedelta(seconds=policy.first_poll)
+    detail = {"jogg_motion_id": result.motion_id, "attempt": motion.submit_attempts}
+    transition(session, motion, Status.PROCESSING, "worker", detail)
+    session.commit()
+    log.info("motion %s accepted by JoggAI as %s", motion_id, result.motion_id)
+    return "submitted"
+
+
+def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy) -> str:
+    """Decide by the kind of failure what happens to the motion and to submissions."""
+    motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    motion.dispatched_at = None
+    if isinstance(exc, UnknownOutcome):
+        return _mark_uncertain(session, motion, str(exc))
+    motion.submit_started_at = None  # JoggAI answered, so we know it did not create the motion
+    if isinstance(exc, RateLimited):
+        motion.submit_attempts -= 1
+        accounts.cool_down(session, exc.retry_after or policy.window_seconds)
+        outcome = "rate_limited"
+    elif isinstance(exc, OutOfCredit | BadCredentials):
+        motion.submit_attempts -= 1
+        accounts.pause(session, _pause_reason(exc), str(exc), policy.probe_interval)
+        outcome = "paused"
+    elif isinstance(exc, RetryableError):
+        outcome = _retry_later(session, motion, exc, policy)
+    else:
+        code = "jogg_rejected" if isinstance(exc, BadRequest) else "jogg_error"
+        _fail(session, motion, code, exc.message, exc.jogg_code)
+        outcome = "failed"
+    session.commit()
+    return outcome
+
+
+def _retry_later(session: Session, motion: Motion, exc: JoggError, policy: Policy) -> str:
+    """Back off exponentially with jitter, or fail once the attempts are used up."""
+    if motion.submit_attempts >= policy.max_attempts:
+        message = f"JoggAI kept failing after {motion.submit_attempts} attempts: {exc.message}"
+        _fail(session, motion, "jogg_unavailable", message, exc.jogg_code)
+        return "failed"
+    delay = retry_delay(policy.retry_base, motion.submit_attempts)
+    motion.next_submit_at = utcnow() + timedelta(seconds=delay)
+    log.warning("motion %s: JoggAI error (%s); retrying in %.0f s", motion.id, exc, delay)
+    return "retrying"
+
+
+def retry_delay(base: float, attempt: int) -> float:
+    """Exponential backoff, base * 2^(attempt-1), with +/-20 % jitter."""
+    return base * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
+
+
+def _fail(session: Session, motion: Motion, code: str, message: str, jogg_code: int | None) -> None:
+    """Fail the motion with a stored error."""
+    motion.error = {"code": code, "message": message, "jogg_code": jogg_code}
+    transition(session, motion, Status.FAILED, "worker", {"error": motion.error})
+
+
+def _mark_uncertain(session: Session, motion: Motion, why: str) -> str:
+    """Do not POST again: JoggAI may already have this motion. Leave it for reconciliation or an operator."""
+    motion.dispatched_at = None
+    if motion.submission_uncertain_at is None:
+        motion.submission_uncertain_at = utcnow()
+        log.warning("motion %s: submission outcome unknown (%s); not resubmitting", motion.id, why)
+    session.commit()
+    return "uncertain"
+
+
+def _pause_reason(exc: JoggError) -> str:
+    """The pause reason for an account-level error."""
+    if isinstance(exc, OutOfCredit):
+        return accounts.OUT_OF_CREDIT
+    return accounts.NO_PERMISSION if isinstance(exc, NoPermission) else accounts.BAD_CREDENTIALS

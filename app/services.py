@@ -1,0 +1,42 @@
+"""The per-process service objects built from settings: the JoggAI client and the shared POST budget."""
+
+from flask import Flask, current_app
+
+from app.budget import PostBudget
+from app.config import Settings
+from app.domain.submission import Policy
+from app.jogg import JoggClient
+
+
+def init_app(app: Flask) -> None:
+    """Build them once per app; requests and jobs share them."""
+    settings: Settings = app.config["SETTINGS"]
+    app.extensions["jogg_client"] = JoggClient(
+        settings.jogg_base_url,
+        settings.jogg_api_key,
+        connect_timeout=settings.jogg_connect_timeout,
+        read_timeout=settings.jogg_read_timeout,
+    )
+    app.extensions["post_budget"] = PostBudget(settings.redis_url, settings.jogg_post_rate_limit, settings.jogg_api_key)
+
+
+def jogg_client() -> JoggClient:
+    """The current app's JoggAI client."""
+    return current_app.extensions["jogg_client"]
+
+
+def post_budget() -> PostBudget:
+    """The current app's view of the shared POST budget."""
+    return current_app.extensions["post_budget"]
+
+
+def submit_policy() -> Policy:
+    """Submission numbers from the current app's settings."""
+    settings: Settings = current_app.config["SETTINGS"]
+    return Policy(
+        max_attempts=settings.submit_max_attempts,
+        retry_base=settings.submit_retry_base,
+        first_poll=settings.poll_intervals[0],
+        probe_interval=settings.jogg_probe_interval,
+        window_seconds=post_budget().window_seconds,
+    )

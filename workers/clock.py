@@ -1,0 +1,67 @@
+"""The clock: runs the periodic tasks on time, each under a Redis lock so several clocks never double up."""
+
+import logging
+import signal
+import time
+
+import redis
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from workers.periodic import Periodic, schedule
+
+log = logging.getLogger(__name__)
+
+
+class Clock:
+    """A loop over the timetable that stops cleanly on SIGTERM or SIGINT."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.tasks = schedule(app.config["SETTINGS"])
+        self.functions = {task.name: _resolve(task.function) for task in self.tasks}
+        self.stopping = False
+
+    def run(self, max_seconds: float | None = None) -> None:
+        """Run until stopped (or for max_seconds, in tests)."""
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        due = {task.name: 0.0 for task in self.tasks}
+        ends = time.monotonic() + max_seconds if max_seconds else float("inf")
+        while not self.stopping and time.monotonic() < ends:
+            for task in self.tasks:
+                if time.monotonic() >= due[task.name]:
+                    due[task.name] = time.monotonic() + task.interval
+                    self.run_task(task)
+            time.sleep(max(0.01, min(due.values()) - time.monotonic()))
+
+    def run_task(self, task: Periodic) -> None:
+        """Run one task if no other clock is running it; failures are logged, never fatal."""
+        connection: redis.Redis = self.app.extensions["redis"]
+        with self.app.app_context():
+            try:
+                lock = connection.lock(f"motion-gateway:clock:{task.name}", timeout=max(30.0, task.interval * 2))
+                if not lock.acquire(blocking=False):
+                    return
+                try:
+                    self.functions[task.name]()
+                finally:
+                    lock.release()
+            except (redis.RedisError, SQLAlchemyError) as exc:
+                log.warning("clock task %s failed: %s", task.name, exc.__class__.__name__)
+            except Exception:
+                log.exception("clock task %s crashed", task.name)
+            finally:
+                db.session.remove()
+
+    def _stop(self, *_args) -> None:
+        """Finish the current task, then leave."""
+        self.stopping = True
+
+
+def _resolve(dotted: str):
+    """Import a function from its dotted path."""
+    module_name, _, name = dotted.rpartition(".")
+    module = __import__(module_name, fromlist=[name])
+    return getattr(module, name)
