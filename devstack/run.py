@@ -18,6 +18,15 @@ DEV_ENV = {
     "PUBLIC_BASE_URL": WEB_URL,
     "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
     "LOG_LEVEL": "INFO",
+    "JOGG_BASE_URL": "http://127.0.0.1:8100",
+    "JOGG_API_KEY": "sandbox-key",
+    "JOGG_WEBHOOK_SECRET": "sandbox-webhook-secret",
+    "SANDBOX_HOST": "127.0.0.1",
+    "SANDBOX_PORT": "8100",
+    "SANDBOX_API_KEY": "sandbox-key",
+    "SANDBOX_MOTION_SECONDS": "10",
+    "SANDBOX_WEBHOOK_URL": f"{WEB_URL}/webhooks/jogg",
+    "SANDBOX_WEBHOOK_SECRET": "sandbox-webhook-secret",
 }
 
 
@@ -50,6 +59,7 @@ def banner(api_key: str) -> str:
 motion-gateway is starting (Ctrl-C stops everything)
   API        {WEB_URL}/v1/motions
   API docs   {WEB_URL}/docs   (OpenAPI: {WEB_URL}/openapi.json)
+  JoggAI     sandbox on http://127.0.0.1:8100 (stats: http://127.0.0.1:8100/_sandbox/stats)
   health     {WEB_URL}/healthz  {WEB_URL}/readyz
   demo key   {api_key}
 

@@ -79,3 +79,20 @@ def test_unknown_environment_is_refused(environ):
     environ({"APP_ENV": "staging"})
     with pytest.raises(SettingsError, match="APP_ENV"):
         load_settings()
+
+
+def test_env_example_lists_every_setting():
+    """Every variable the settings read appears in .env.example with a comment above it."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = (root / "app" / "config.py").read_text()
+    read = set(re.findall(r'(?:text|env\.\w+|_positive_ints\(\s*env,)\(?\s*"([A-Z][A-Z0-9_]+)"', source))
+    lines = (root / ".env.example").read_text().splitlines()
+    listed = {line.split("=", 1)[0]: i for i, line in enumerate(lines) if re.match(r"^[A-Z][A-Z0-9_]*=", line)}
+    assert read, "the pattern found no settings"
+    assert read - set(listed) == set()
+    for name in read:
+        above = lines[listed[name] - 1]
+        assert above.startswith("#") or re.match(r"^[A-Z][A-Z0-9_]*=", above), name
