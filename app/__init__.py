@@ -50,9 +50,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP routes."""
-    from app.api import health, motions
+    from app.api import health, motions, webhooks
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(webhooks.blp)
     rest_api.register_blueprint(motions.blp)
 
 

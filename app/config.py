@@ -45,6 +45,7 @@ class Settings:
     jogg_base_url: str
     jogg_api_key: str = field(repr=False)
     jogg_webhook_secret: str = field(repr=False)
+    jogg_webhook_secret_old: str = field(repr=False)
     jogg_post_rate_limit: str
     public_base_url: str
     log_level: str
@@ -61,6 +62,7 @@ class Settings:
     submit_retry_base: float = 10.0
     jogg_probe_interval: float = 60.0
     dispatch_interval: float = 0.2
+    sweep_stale_after: float = 30.0
     idempotency_ttl: timedelta = timedelta(hours=24)
 
     @property
@@ -101,6 +103,7 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         jogg_base_url=text("JOGG_BASE_URL", "https://api.jogg.ai").rstrip("/"),
         jogg_api_key=text("JOGG_API_KEY"),
         jogg_webhook_secret=text("JOGG_WEBHOOK_SECRET"),
+        jogg_webhook_secret_old=text("JOGG_WEBHOOK_SECRET_OLD"),
         jogg_post_rate_limit=text("JOGG_POST_RATE_LIMIT", "20/minute"),
         public_base_url=text("PUBLIC_BASE_URL").rstrip("/"),
         log_level=text("LOG_LEVEL", "INFO").upper(),
@@ -119,6 +122,7 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         submit_retry_base=env.float("SUBMIT_RETRY_BASE", 10.0, validate=_positive),
         jogg_probe_interval=env.float("JOGG_PROBE_INTERVAL", 60.0, validate=_positive),
         dispatch_interval=env.float("DISPATCH_INTERVAL", 0.2, validate=_positive),
+        sweep_stale_after=env.float("SWEEP_STALE_AFTER", 30.0, validate=_positive),
     )
 
 

@@ -1,16 +1,19 @@
 """RQ queues, and enqueueing outbox work only after the transaction that recorded it commits."""
 
 import logging
+import os
+import socket
 
 import redis
 from flask import Flask, current_app, has_app_context
-from rq import Queue
+from rq import Queue, Worker
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.models import OutboxEntry
+from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +22,14 @@ JOGG = "jogg"
 CALLBACKS = "callbacks"
 ALL_QUEUES = (JOGG, DEFAULT, CALLBACKS)
 
-QUEUE_FOR_KIND = {"dispatch": DEFAULT}
+QUEUE_FOR_KIND = {"dispatch": DEFAULT, "jogg_event": DEFAULT}
 JOB_TIMEOUT = 120
 FAILURE_TTL = 7 * 24 * 3600
 PENDING_KEY = "outbox_pending"
 OUTBOX_JOB = "workers.jobs.run_outbox_entry"
 SUBMIT_JOB = "workers.jobs.submit_motion"
+POLL_JOB = "workers.jobs.poll_motion"
+WORKER_TTL = 60  # seconds without a heartbeat after which a worker counts as dead
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -48,10 +53,35 @@ def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, job_
         queue.enqueue_call(function, unique=True, **options)
     except DuplicateJobError:
         job = Job.fetch(job_id, connection=connection)
-        if job.get_status(refresh=False) in LIVE_STATUSES:
+        if is_live(job, connection):
             return
         job.delete()
         queue.enqueue_call(function, unique=True, **options)
+
+
+def is_live(job: Job, connection: redis.Redis) -> bool:
+    """Whether a job is waiting or really running (a started job whose worker died is not)."""
+    status = job.get_status(refresh=False)
+    if status != JobStatus.STARTED:
+        return status in LIVE_STATUSES
+    key = Worker.redis_worker_namespace_prefix + (job.worker_name or "")
+    worker = job.worker_name and Worker.find_by_key(key, connection=connection)
+    if not worker:
+        return False
+    if worker.hostname == socket.gethostname() and worker.pid and not _process_alive(worker.pid):
+        return False
+    return worker.last_heartbeat is None or (utcnow() - worker.last_heartbeat).total_seconds() < WORKER_TTL
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def enqueue_entry(connection: redis.Redis, entry_id: int, kind: str) -> None:
@@ -63,6 +93,12 @@ def enqueue_submissions(connection: redis.Redis, motion_ids: list[str]) -> None:
     """One submit job per dispatched motion, on the JoggAI queue."""
     for motion_id in motion_ids:
         enqueue_unique(connection, JOGG, SUBMIT_JOB, f"submit-{motion_id}", motion_id)
+
+
+def enqueue_polls(connection: redis.Redis, motion_ids: list[str]) -> None:
+    """One status-check job per due motion; a poll already waiting is not doubled."""
+    for motion_id in motion_ids:
+        enqueue_unique(connection, DEFAULT, POLL_JOB, f"poll-{motion_id}", motion_id)
 
 
 def enqueue_after_commit(entries: list[tuple[int, str]]) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from app import queues, services
 from app.domain import dispatch as dispatcher
-from app.domain import idempotency, outbox, submission
+from app.domain import idempotency, jogg_events, outbox, submission, tracking
 from app.extensions import db
 from app.models import OutboxEntry
 from app.models.types import utcnow
@@ -22,9 +22,9 @@ def run_outbox_entry(entry_id: int) -> None:
     if entry is None or entry.done_at is not None:
         db.session.rollback()
         return
-    kind, motion_id = entry.kind, entry.motion_id
+    kind, motion_id, payload = entry.kind, entry.motion_id, entry.payload or {}
     db.session.rollback()
-    HANDLERS[kind](motion_id)  # handlers are idempotent: a crash here leaves the row for the sweep
+    HANDLERS[kind](motion_id, payload)  # handlers are idempotent: a crash here leaves the row for the sweep
     db.session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
@@ -45,7 +45,7 @@ def submit_motion(motion_id: str) -> str:
     return outcome
 
 
-def dispatch(_motion_id: str | None = None) -> list[str]:
+def dispatch(_motion_id: str | None = None, _payload: dict | None = None) -> list[str]:
     """Hand free POST slots to queued motions and enqueue their submit jobs after the commit."""
     free = services.post_budget().free_slots()
     if free <= 0:
@@ -54,6 +54,28 @@ def dispatch(_motion_id: str | None = None) -> list[str]:
     db.session.commit()
     queues.enqueue_submissions(current_app.extensions["redis"], picked)
     return picked
+
+
+def process_jogg_event(_motion_id: str | None, payload: dict) -> str:
+    """Apply a stored JoggAI webhook event (see app.domain.jogg_events)."""
+    intervals = current_app.config["SETTINGS"].poll_intervals
+    return jogg_events.process(db.session, payload["event"], services.jogg_client(), intervals)
+
+
+def poll_motion(motion_id: str) -> str:
+    """Ask JoggAI for one motion's status and apply it (the fallback when no webhook came)."""
+    intervals = current_app.config["SETTINGS"].poll_intervals
+    outcome = tracking.poll(db.session, motion_id, services.jogg_client(), intervals)
+    log.info("poll %s: %s", motion_id, outcome, extra={"motion_id": motion_id})
+    return outcome
+
+
+def enqueue_due_polls() -> int:
+    """Clock task: enqueue a status check for every motion whose poll time has come."""
+    due = tracking.due_polls(db.session)
+    db.session.rollback()
+    queues.enqueue_polls(current_app.extensions["redis"], due)
+    return len(due)
 
 
 def probe_account() -> str | None:
@@ -65,15 +87,21 @@ def probe_account() -> str | None:
 
 def sweep() -> int:
     """One self-healing pass over SQL: lost outbox work, lost dispatches, stuck submissions, expired keys."""
-    from workers.sweep import recover_submissions, requeue_stale_outbox
+    from workers.sweep import recover_submissions, rematch_parked_events, requeue_stale_outbox
 
+    settings = current_app.config["SETTINGS"]
     connection = current_app.extensions["redis"]
-    requeued = requeue_stale_outbox(db.session, connection)
-    released = recover_submissions(db.session)
+    requeued = requeue_stale_outbox(db.session, connection, settings.sweep_stale_after)
+    released = recover_submissions(db.session, settings.sweep_stale_after)
+    unparked = rematch_parked_events(db.session)
+    expired = tracking.expire_old(db.session, settings.motion_max_age)
     purged = idempotency.purge_expired(db.session)
     db.session.commit()
-    log.info("sweep: %d outbox re-enqueued, %d submissions recovered, %d keys purged", requeued, released, purged)
-    return requeued + released
+    log.info(
+        "sweep: %d outbox re-enqueued, %d submissions recovered, %d events unparked, %d expired, %d keys purged",
+        requeued, released, unparked, expired, purged,
+    )  # fmt: skip
+    return requeued + released + unparked + expired
 
 
-HANDLERS = {outbox.DISPATCH: dispatch}
+HANDLERS = {outbox.DISPATCH: dispatch, outbox.JOGG_EVENT: process_jogg_event}

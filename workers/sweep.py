@@ -8,19 +8,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import queues
-from app.models import Motion, OutboxEntry, Status
+from app.domain import jogg_events
+from app.models import EventState, JoggEvent, Motion, OutboxEntry, Status
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(seconds=30)
 STUCK_SUBMISSION = timedelta(seconds=queues.JOB_TIMEOUT * 2)
 BATCH = 1000
 
 
-def requeue_stale_outbox(session: Session, connection: redis.Redis) -> int:
-    """Enqueue again every outbox row still undone 30 s after it fell due; returns how many."""
-    cutoff = utcnow() - STALE_AFTER
+def requeue_stale_outbox(session: Session, connection: redis.Redis, stale_after: float = 30.0) -> int:
+    """Enqueue again every outbox row still undone a while (30 s) after it fell due; returns how many."""
+    cutoff = utcnow() - timedelta(seconds=stale_after)
     rows = session.execute(
         select(OutboxEntry.id, OutboxEntry.kind)
         .where(OutboxEntry.done_at.is_(None), OutboxEntry.due_at < cutoff)
@@ -35,14 +35,15 @@ def requeue_stale_outbox(session: Session, connection: redis.Redis) -> int:
     return len(rows)
 
 
-def recover_submissions(session: Session) -> int:
+def recover_submissions(session: Session, stale_after: float = 30.0) -> int:
     """Return lost dispatches to the pool, and flag submissions stuck past their job timeout as uncertain."""
     now = utcnow()
+    lost_before = now - timedelta(seconds=stale_after)
     lost = session.execute(
         update(Motion)
         .where(
             Motion.status == Status.QUEUED,
-            Motion.dispatched_at < now - STALE_AFTER,
+            Motion.dispatched_at < lost_before,
             Motion.submit_started_at.is_(None),
         )
         .values(dispatched_at=None)
@@ -60,3 +61,15 @@ def recover_submissions(session: Session) -> int:
     if stuck:
         log.warning("sweep: %d submissions interrupted after they may have reached JoggAI; not resubmitted", stuck)
     return (lost or 0) + (stuck or 0)
+
+
+def rematch_parked_events(session: Session) -> int:
+    """Parked webhook events whose motion id has since appeared go back to work."""
+    known = select(Motion.jogg_motion_id).where(Motion.jogg_motion_id.is_not(None))
+    ids = session.scalars(
+        select(JoggEvent.jogg_motion_id)
+        .where(JoggEvent.state == EventState.PARKED, JoggEvent.jogg_motion_id.in_(known))
+        .distinct()
+        .limit(BATCH)
+    ).all()
+    return sum(jogg_events.unpark(session, jogg_motion_id) for jogg_motion_id in ids)

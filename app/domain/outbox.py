@@ -8,6 +8,7 @@ from app.models import OutboxEntry
 from app.models.types import utcnow
 
 DISPATCH = "dispatch"
+JOGG_EVENT = "jogg_event"
 
 
 def record(

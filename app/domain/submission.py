@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.budget import PostBudget
 from app.domain import account as accounts
+from app.domain import jogg_events
 from app.domain.transitions import transition
 from app.jogg import (
     AddMotionResult,
@@ -80,6 +81,7 @@ def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, poli
     motion.next_poll_at = utcnow() + timedelta(seconds=policy.first_poll)
     detail = {"jogg_motion_id": result.motion_id, "attempt": motion.submit_attempts}
     transition(session, motion, Status.PROCESSING, "worker", detail)
+    jogg_events.unpark(session, result.motion_id)  # a webhook may have beaten this commit
     session.commit()
     log.info("motion %s accepted by JoggAI as %s", motion_id, result.motion_id)
     return "submitted"

@@ -3,12 +3,15 @@
 from app.models.caller import Caller
 from app.models.idempotency import IdempotencyKey
 from app.models.jogg_account import ACCOUNT_ID, JoggAccount
+from app.models.jogg_event import EventState, JoggEvent
 from app.models.motion import MODELS, Motion, MotionEvent, Priority, Status
 from app.models.outbox import OutboxEntry
 
 __all__ = [
     "ACCOUNT_ID",
+    "EventState",
     "JoggAccount",
+    "JoggEvent",
     "MODELS",
     "Caller",
     "IdempotencyKey",

@@ -1,5 +1,7 @@
 """The outbox: a motion and its work are committed together, enqueued after commit, and recovered from SQL."""
 
+from datetime import timedelta
+
 import pytest
 from rq import Queue
 from sqlalchemy import func, select
@@ -9,7 +11,7 @@ from app.domain.motions import create_motion
 from app.extensions import db
 from app.models import Caller, Motion, MotionEvent, OutboxEntry
 from devstack.redis import free_port
-from workers.sweep import STALE_AFTER, requeue_stale_outbox
+from workers.sweep import requeue_stale_outbox
 
 VALID = {"image_url": "https://img.example.com/a.png", "name": "Ann", "voice_id": "en-US-JennyNeural", "model": "2.0"}
 
@@ -118,7 +120,7 @@ def test_sweep_leaves_fresh_entries_alone(client, auth, session, app, redis_clie
 def _age(session, entry: OutboxEntry) -> None:
     """Make an entry look older than the sweep's threshold."""
     entry = session.get(OutboxEntry, entry.id)
-    entry.due_at = entry.due_at - STALE_AFTER * 2
+    entry.due_at = entry.due_at - timedelta(minutes=1)
     session.commit()
 
 

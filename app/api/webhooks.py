@@ -1,0 +1,23 @@
+"""POST /webhooks/jogg: verify JoggAI's signature on the raw body, store the event, acknowledge at once."""
+
+from flask import Blueprint, current_app, jsonify, request
+
+from app.api.problems import problem
+from app.domain import jogg_events
+from app.extensions import db
+
+blp = Blueprint("webhooks", __name__)
+
+
+@blp.post("/webhooks/jogg")
+def receive_jogg_webhook():
+    """Verified events are stored (or counted as duplicates) and answered 200; the work happens in a job."""
+    raw = request.get_data(cache=False)  # the exact bytes JoggAI signed; nothing is parsed before verifying
+    settings = current_app.config["SETTINGS"]
+    secrets = jogg_events.signing_secrets(db.session, (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old))
+    if not jogg_events.signature_valid(raw, request.headers.get("X-Webhook-Signature"), secrets):
+        db.session.rollback()
+        return problem(401, "Unauthorized", "missing or invalid X-Webhook-Signature", "bad-signature")
+    parsed = jogg_events.parse(raw, request.headers.get("X-Webhook-Event"))
+    event, duplicate = jogg_events.store(db.session, raw, parsed)
+    return jsonify(received=True, duplicate=duplicate, state=event.state)

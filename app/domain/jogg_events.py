@@ -1,0 +1,140 @@
+"""JoggAI webhooks: verifying and storing them at once, then (in a job) applying the status check they trigger."""
+
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.domain import outbox
+from app.domain.tracking import adopt_uncertain, apply_status
+from app.jogg import JoggClient
+from app.models import EventState, JoggAccount, JoggEvent, Motion, Status
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+HANDLED_EVENTS = frozenset(
+    {
+        "generated_motion_success",
+        "generated_motion_failed",
+        "generated_photo_avatar_success",
+        "generated_photo_avatar_failed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What we could read from a verified body: event name, event id, JoggAI's motion id."""
+
+    event: str
+    event_id: str
+    jogg_motion_id: str | None
+
+
+def signing_secrets(session: Session, configured: tuple[str, ...]) -> list[str]:
+    """Every secret a genuine webhook may be signed with: settings first, then the registered ones."""
+    account = session.get(JoggAccount, 1)
+    stored = (account.webhook_secret, account.previous_webhook_secret) if account else ()
+    return [secret for secret in (*configured, *stored) if secret]
+
+
+def signature_valid(raw: bytes, signature: str | None, secrets: list[str]) -> bool:
+    """Lowercase hex HMAC-SHA256 of the raw body, compared in constant time against each secret."""
+    if not signature:
+        return False
+    expected = [hmac.new(s.encode(), raw, hashlib.sha256).hexdigest() for s in secrets]
+    return any(hmac.compare_digest(candidate, signature.strip()) for candidate in expected)
+
+
+def parse(raw: bytes, header_event: str | None) -> Parsed:
+    """Read the body leniently: the motion event's data is undocumented, so look in the likely places."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    event = str(body.get("event") or header_event or "unknown")[:100]
+    event_id = str(body.get("event_id") or hashlib.sha256(raw).hexdigest())[:200]
+    motion = data.get("motion") if isinstance(data.get("motion"), dict) else {}
+    jogg_motion_id = data.get("motion_id") or motion.get("motion_id") or motion.get("id") or data.get("id")
+    return Parsed(event, event_id, str(jogg_motion_id)[:64] if jogg_motion_id else None)
+
+
+def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool]:
+    """Insert the raw event and its processing work (one commit); a repeat is counted, not stored again."""
+    state = EventState.RECEIVED if parsed.event in HANDLED_EVENTS else EventState.IGNORED
+    event = JoggEvent(
+        event=parsed.event, event_id=parsed.event_id, jogg_motion_id=parsed.jogg_motion_id, raw_body=raw, state=state
+    )
+    if state == EventState.IGNORED:
+        event.outcome, event.processed_at = "event type not handled", utcnow()
+    session.add(event)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return _count_duplicate(session, parsed), True
+    if state == EventState.RECEIVED:
+        outbox.record(session, outbox.JOGG_EVENT, payload={"event": event.id})
+    session.commit()
+    return event, False
+
+
+def process(session: Session, event_pk: int, client: JoggClient, intervals: tuple[int, ...]) -> str:
+    """Apply one stored event: find its motion, fetch the status check as the truth, move the motion."""
+    event = session.get(JoggEvent, event_pk, populate_existing=True)
+    if event is None or event.state in (EventState.APPLIED, EventState.IGNORED):
+        session.rollback()
+        return "already processed"
+    if not event.jogg_motion_id:
+        return _finish(session, event, EventState.IGNORED, "no motion id in the payload")
+    motion = session.scalar(select(Motion).where(Motion.jogg_motion_id == event.jogg_motion_id))
+    if motion is None:
+        motion = adopt_uncertain(session, event.jogg_motion_id, client, intervals)
+        if motion is None:
+            return _finish(session, event, EventState.PARKED, "motion id not known yet", final=False)
+    if motion.status != Status.PROCESSING:
+        return _finish(session, event, EventState.IGNORED, f"motion {motion.id} is already {motion.status}")
+    status = client.motion_status(event.jogg_motion_id)  # an error leaves the event for the sweep to retry
+    motion = session.get(Motion, motion.id, with_for_update=True, populate_existing=True)
+    outcome = apply_status(session, motion, status, "webhook", intervals)
+    state = EventState.APPLIED if outcome in ("completed", "failed") else EventState.IGNORED
+    return _finish(session, event, state, f"motion {motion.id}: {outcome}")
+
+
+def unpark(session: Session, jogg_motion_id: str) -> int:
+    """Motion id now known: put its parked events back to work (in the caller's transaction)."""
+    parked = list(
+        session.scalars(
+            select(JoggEvent.id).where(JoggEvent.jogg_motion_id == jogg_motion_id, JoggEvent.state == EventState.PARKED)
+        )
+    )
+    for event_pk in parked:
+        session.execute(update(JoggEvent).where(JoggEvent.id == event_pk).values(state=EventState.RECEIVED))
+        outbox.record(session, outbox.JOGG_EVENT, payload={"event": event_pk})
+    return len(parked)
+
+
+def _finish(session: Session, event: JoggEvent, state: str, outcome: str, final: bool = True) -> str:
+    """Record what became of an event."""
+    event.state, event.outcome, event.attempts = state, outcome[:500], event.attempts + 1
+    event.processed_at = utcnow() if final else None
+    session.commit()
+    log.info("JoggAI event %s %s: %s", event.event, event.event_id, outcome)
+    return state
+
+
+def _count_duplicate(session: Session, parsed: Parsed) -> JoggEvent:
+    """Note one more delivery of an event we already have."""
+    stmt = select(JoggEvent).where(JoggEvent.event == parsed.event, JoggEvent.event_id == parsed.event_id)
+    event = session.scalars(stmt).one()
+    event.duplicates += 1
+    session.commit()
+    return event
