@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 os.environ["APP_ENV"] = "test"
+pytest_plugins = ["tests.jogg_fixtures"]
 
 from app import create_app, queues  # noqa: E402
 from app.config import load_settings, normalise_database_url  # noqa: E402

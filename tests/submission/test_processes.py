@@ -5,7 +5,7 @@ import time
 from sqlalchemy import func, select
 
 from app.models import Motion, Status
-from tests.submission.conftest import sandbox_config, sandbox_stats, wait_until
+from tests.jogg_fixtures import sandbox_config, sandbox_stats, wait_until
 from workers import jobs
 
 WINDOW_POSTS, WINDOW_SECONDS = 20, 4

@@ -3,7 +3,7 @@
 import json
 
 from app.models import JoggAccount
-from tests.submission.conftest import sandbox_stats
+from tests.jogg_fixtures import sandbox_stats
 
 
 def test_registers_and_stores_the_secret(jogg_app, sandbox, session):
@@ -36,7 +36,7 @@ def test_a_second_registration_keeps_the_previous_secret(jogg_app, sandbox, sess
 
 def test_refused_registration_is_a_clean_error(jogg_app, sandbox):
     """A JoggAI refusal (bad key here) is reported without a traceback."""
-    from tests.submission.conftest import sandbox_config
+    from tests.jogg_fixtures import sandbox_config
 
     sandbox_config(sandbox, api_key="other")
     result = jogg_app.test_cli_runner().invoke(args=["jogg", "register-webhook", "https://mg.example.com/hook"])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.domain import account as accounts
 from app.models import JoggAccount, Motion, MotionEvent
-from tests.submission.conftest import sandbox_config, sandbox_stats
+from tests.jogg_fixtures import sandbox_config, sandbox_stats
 from workers import jobs
 
 

@@ -7,16 +7,14 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.submission.conftest import (  # noqa: F401 (fixtures shared with the submission tests)
-    in_app,
-    jogg_app,
-    jogg_settings,
-    make_motions,
-    processes,
-    run_jobs,
-    sandbox,
-    sandbox_config,
-)
+from tests.jogg_fixtures import sandbox_config
+
+
+@pytest.fixture
+def run_jobs(run_jogg_jobs):
+    """Jobs run inside the app that talks to the sandbox."""
+    return run_jogg_jobs
+
 
 WEBHOOK_SECRET = "sandbox-webhook-secret"  # the test settings' JOGG_WEBHOOK_SECRET and the sandbox default
 

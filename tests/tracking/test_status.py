@@ -12,8 +12,8 @@ from app.extensions import db
 from app.jogg import AddMotionResult
 from app.models import EventState, JoggEvent, Motion, MotionEvent
 from app.models.types import utcnow
-from tests.submission.conftest import sandbox_stats, wait_until
-from tests.tracking.conftest import sandbox_config, sign
+from tests.jogg_fixtures import sandbox_config, sandbox_stats, wait_until
+from tests.tracking.conftest import sign
 from workers import jobs
 
 
