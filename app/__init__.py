@@ -66,8 +66,9 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the operator CLI to `flask`."""
-    from app.cli import callers_cli
+    from app.cli import callers_cli, reconcile
     from app.jogg_cli import jogg_cli
 
     app.cli.add_command(callers_cli)
+    app.cli.add_command(reconcile)
     app.cli.add_command(jogg_cli)

@@ -3,7 +3,7 @@
 import json
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.domain import callers
@@ -84,3 +84,15 @@ def disable(name: str) -> None:
     """Revoke a caller's access."""
     caller = _run(callers.disable, name)
     _emit({"caller_id": caller.id, "name": name, "active": caller.active})
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile() -> None:
+    """Run one self-healing sweep now and enqueue every poll that is due."""
+    from workers import jobs
+
+    recovered = jobs.sweep()
+    polls = jobs.enqueue_due_polls()
+    db.session.remove()
+    _emit({"recovered": recovered, "polls_enqueued": polls})

@@ -108,12 +108,13 @@ class Processes:
             **extra_env,
         }
         self.running: list[subprocess.Popen] = []
+        self.log = open(os.environ.get("MG_TEST_PROCESS_LOG", os.devnull), "ab")  # noqa: SIM115
 
     def start(self, *args: str) -> subprocess.Popen:
         """Start one process in its own process group (so a kill takes its work horse too)."""
         proc = subprocess.Popen(
             [sys.executable, "-m", "workers", *args], env=self.env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
         self.running.append(proc)
         return proc

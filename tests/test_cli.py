@@ -80,3 +80,24 @@ def test_unknown_caller_is_a_clean_error(app):
     for command in ("rotate-key", "rotate-secret", "disable"):
         result = run(app, command, "nobody")
         assert result.exit_code != 0 and "no caller named" in result.output
+
+
+def test_reconcile_runs_one_sweep(app, client, auth, session, redis_client):
+    """`flask reconcile` re-enqueues lost work from SQL and reports what it did."""
+    from datetime import timedelta
+
+    from rq import Queue
+
+    from app import queues
+    from app.models import OutboxEntry
+
+    body = {"image_url": "https://i.example.com/a.png", "name": "n", "voice_id": "v", "model": "2.0"}
+    client.post("/v1/motions", json=body, headers=auth)
+    redis_client.flushall()
+    entry = session.scalars(select(OutboxEntry)).one()
+    entry.due_at -= timedelta(minutes=5)
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["reconcile"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["recovered"] == 1
+    assert Queue(queues.DEFAULT, connection=redis_client).job_ids == [entry.job_id]
