@@ -50,11 +50,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP routes."""
-    from app.api import health, motions, webhooks
+    from app.api import health, motions, notifications, webhooks
 
     app.register_blueprint(health.blp)
     app.register_blueprint(webhooks.blp)
     rest_api.register_blueprint(motions.blp)
+    rest_api.register_blueprint(notifications.blp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Operator commands under `flask`: managing callers."""
 
 import json
+from datetime import UTC
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -9,7 +10,8 @@ from sqlalchemy import select
 from app.domain import callers
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models import Caller
+from app.models import CallbackEndpoint, Caller
+from app.notifications import history
 
 callers_cli = AppGroup("callers", help="Create and manage the services allowed to call the API.")
 
@@ -44,7 +46,12 @@ def create(name: str, callback_url: str | None) -> None:
 @callers_cli.command("list")
 def list_callers() -> None:
     """List callers (never their keys or secrets)."""
-    rows = db.session.scalars(select(Caller).order_by(Caller.id))
+    rows = db.session.scalars(select(Caller).order_by(Caller.id)).all()
+    disabled: dict[int, list] = {}
+    for endpoint in db.session.scalars(select(CallbackEndpoint).where(CallbackEndpoint.disabled_at.is_not(None))):
+        disabled.setdefault(endpoint.caller_id, []).append(
+            {"url": endpoint.url, "reason": endpoint.disabled_reason, "since": endpoint.disabled_at.isoformat()}
+        )
     _emit(
         {
             "callers": [
@@ -55,11 +62,17 @@ def list_callers() -> None:
                     "api_key_prefix": c.api_key_prefix,
                     "default_callback_url": c.default_callback_url,
                     "created_at": c.created_at.isoformat(),
+                    "disabled_callback_urls": disabled.get(c.id, []),
                 }
                 for c in rows
             ]
         }
     )
+    for caller_id, urls in disabled.items():
+        for entry in urls:
+            click.echo(
+                f"WARNING: caller {caller_id} callback URL disabled: {entry['url']} ({entry['reason']})", err=True
+            )
 
 
 @callers_cli.command("rotate-key")
@@ -84,6 +97,18 @@ def disable(name: str) -> None:
     """Revoke a caller's access."""
     caller = _run(callers.disable, name)
     _emit({"caller_id": caller.id, "name": name, "active": caller.active})
+
+
+@callers_cli.command("redeliver")
+@click.argument("name")
+@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              help="Redeliver what failed since this UTC time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS).")  # fmt: skip
+def redeliver(name: str, since) -> None:
+    """Send again every callback of this caller that failed or was stopped since a given time."""
+    caller = _run(callers.find_by_name, name)
+    again = history.redeliver_failed(db.session, caller.id, since.replace(tzinfo=UTC))
+    db.session.commit()
+    _emit({"caller": name, "redelivered": [d.public_id for d in again]})
 
 
 @click.command("reconcile")

@@ -63,6 +63,7 @@ class Settings:
     jogg_probe_interval: float = 60.0
     dispatch_interval: float = 0.2
     sweep_stale_after: float = 30.0
+    events_feed_lag: float = 2.0
     idempotency_ttl: timedelta = timedelta(hours=24)
 
     @property
@@ -123,6 +124,7 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         jogg_probe_interval=env.float("JOGG_PROBE_INTERVAL", 60.0, validate=_positive),
         dispatch_interval=env.float("DISPATCH_INTERVAL", 0.2, validate=_positive),
         sweep_stale_after=env.float("SWEEP_STALE_AFTER", 30.0, validate=_positive),
+        events_feed_lag=env.float("EVENTS_FEED_LAG", 2.0, validate=lambda v: v >= 0),
     )
 
 

@@ -12,7 +12,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.models import OutboxEntry
+from app.models import Delivery, OutboxEntry
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ PENDING_KEY = "outbox_pending"
 OUTBOX_JOB = "workers.jobs.run_outbox_entry"
 SUBMIT_JOB = "workers.jobs.submit_motion"
 POLL_JOB = "workers.jobs.poll_motion"
+DELIVER_JOB = "workers.jobs.deliver"
+DELIVERY = "delivery"
 WORKER_TTL = 60  # seconds without a heartbeat after which a worker counts as dead
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
@@ -108,16 +110,29 @@ def enqueue_after_commit(entries: list[tuple[int, str]]) -> None:
     connection = current_app.extensions["redis"]
     try:
         for entry_id, kind in entries:
-            enqueue_entry(connection, entry_id, kind)
+            if kind == DELIVERY:
+                enqueue_deliveries(connection, [entry_id])
+            else:
+                enqueue_entry(connection, entry_id, kind)
     except redis.RedisError as exc:
         log.warning("enqueue failed, the sweep will pick the work up: %s", exc.__class__.__name__)
 
 
+def enqueue_deliveries(connection: redis.Redis, delivery_ids: list[int]) -> None:
+    """One callback job per due delivery, on the callbacks queue."""
+    for delivery_id in delivery_ids:
+        enqueue_unique(connection, CALLBACKS, DELIVER_JOB, f"deliver-{delivery_id}", delivery_id)
+
+
 @event.listens_for(Session, "after_flush")
 def _collect_new_entries(session: Session, _flush_context) -> None:
-    """Remember outbox rows inserted in this transaction."""
+    """Remember outbox rows and deliveries inserted in this transaction."""
     pending = session.info.setdefault(PENDING_KEY, [])
-    pending.extend((obj.id, obj.kind) for obj in session.new if isinstance(obj, OutboxEntry))
+    for obj in session.new:
+        if isinstance(obj, OutboxEntry):
+            pending.append((obj.id, obj.kind))
+        elif isinstance(obj, Delivery):
+            pending.append((obj.id, DELIVERY))
 
 
 @event.listens_for(Session, "after_commit")

@@ -3,11 +3,15 @@
 import json
 from datetime import UTC
 
+from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.domain.motions import BadCursor, decode_cursor
 from app.domain.transitions import SOURCES
 from app.models import MODELS, Priority, Status
+from app.notifications.history import BadFeedCursor
+from app.notifications.history import decode_cursor as feed_decode
+from app.notifications.url_safety import UnsafeCallbackUrl, check_syntax_only
 
 DESCRIPTION_LIMIT_1_0 = 300  # bytes, exclusive: "under 300 bytes" for model 1.0
 DESCRIPTION_LIMIT = 1500  # bytes, inclusive, for the other models
@@ -58,6 +62,16 @@ class MotionCreateSchema(Schema):
             raise ValidationError(f"must be at most {DESCRIPTION_LIMIT} bytes (UTF-8)", "description")
 
     @validates_schema
+    def _callback_url_may_be_called(self, data, **_):
+        """Refuse at once what can never be called (link-local, metadata, private without the allowlist)."""
+        url = data.get("callback_url")
+        if url:
+            try:
+                check_syntax_only(url, current_app.config["SETTINGS"].callback_allowed_networks)
+            except UnsafeCallbackUrl as exc:
+                raise ValidationError(str(exc), "callback_url") from None
+
+    @validates_schema
     def _metadata_fits(self, data, **_):
         """Metadata is a small JSON object."""
         meta = data.get("meta")
@@ -92,6 +106,16 @@ class CursorField(fields.String):
         try:
             return decode_cursor(super()._deserialize(value, attr, data, **kwargs))
         except BadCursor as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class FeedCursorField(fields.String):
+    """An events-feed cursor, decoded to its position."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return feed_decode(super()._deserialize(value, attr, data, **kwargs))
+        except BadFeedCursor as exc:
             raise ValidationError(str(exc)) from None
 
 
@@ -164,6 +188,62 @@ class MotionEventListSchema(Schema):
     """A motion's status history."""
 
     items = fields.List(fields.Nested(MotionEventSchema))
+
+
+class DeliveryAttemptSchema(Schema):
+    """One attempt of a callback delivery."""
+
+    at = fields.DateTime()
+    status_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    duration_ms = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+
+
+class DeliverySchema(Schema):
+    """A callback delivery and its attempts."""
+
+    id = fields.String(attribute="public_id")
+    event_id = fields.Function(lambda d: d.event.public_id)
+    event_type = fields.Function(lambda d: d.event.type)
+    sequence = fields.Integer()
+    url = fields.String()
+    status = fields.String()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    attempts = fields.List(fields.Nested(DeliveryAttemptSchema), attribute="attempt_log")
+
+
+class DeliveryListSchema(Schema):
+    """A motion's callback deliveries."""
+
+    items = fields.List(fields.Nested(DeliverySchema))
+
+
+class NotificationEventSchema(Schema):
+    """A notification event, exactly as callbacks carry it."""
+
+    id = fields.String(attribute="public_id")
+    type = fields.String()
+    created_at = fields.DateTime()
+    sequence = fields.Integer()
+    data = fields.Dict()
+
+
+class EventFeedQuerySchema(Schema):
+    """Query of GET /v1/events."""
+
+    after = FeedCursorField()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class EventFeedSchema(Schema):
+    """One page of the pull feed; pass next_cursor back as `after` to resume."""
+
+    items = fields.List(fields.Nested(NotificationEventSchema))
+    next_cursor = fields.String()
 
 
 class ProblemSchema(Schema):

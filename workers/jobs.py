@@ -12,6 +12,8 @@ from app.domain import idempotency, jogg_events, outbox, submission, tracking
 from app.extensions import db
 from app.models import OutboxEntry
 from app.models.types import utcnow
+from app.notifications import delivery
+from app.notifications.http import hash_url, http_session
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,33 @@ def enqueue_due_polls() -> int:
     due = tracking.due_polls(db.session)
     db.session.rollback()
     queues.enqueue_polls(current_app.extensions["redis"], due)
+    return len(due)
+
+
+def deliver(delivery_id: int) -> str:
+    """Make one attempt at a callback; one attempt per URL at a time, so a slow URL holds up only itself."""
+    settings = current_app.config["SETTINGS"]
+    prepared = delivery.prepare(db.session, delivery_id, settings.callback_allowed_networks, utcnow())
+    if isinstance(prepared, str):
+        return prepared
+    connection = current_app.extensions["redis"]
+    lock = connection.lock(f"motion-gateway:callback-url:{hash_url(prepared.url)}", timeout=delivery.TOTAL_TIMEOUT + 15)
+    if not lock.acquire(blocking=False):
+        return delivery.defer(db.session, delivery_id, utcnow())
+    try:
+        answer = delivery.post(http_session(), prepared)
+    finally:
+        lock.release()
+    outcome = delivery.record(db.session, delivery_id, answer, settings.callback_retry_schedule, utcnow())
+    log.info("delivery %s: %s", delivery_id, outcome, extra={"delivery_id": delivery_id})
+    return outcome
+
+
+def enqueue_due_deliveries() -> int:
+    """Clock task: enqueue every delivery whose next attempt has come (retries, and any lost job)."""
+    due = delivery.due(db.session, utcnow())
+    db.session.rollback()
+    queues.enqueue_deliveries(current_app.extensions["redis"], due)
     return len(due)
 
 

@@ -4,6 +4,7 @@ from app.domain import outbox
 from app.domain.errors import IllegalTransition
 from app.models import Motion, MotionEvent, Status
 from app.models.types import utcnow
+from app.notifications import events as notification_events
 
 SOURCES = ("api", "worker", "webhook", "poll", "operator")
 
@@ -49,6 +50,7 @@ def transition(session, motion: Motion, target: Status, source: str, detail: dic
         motion_id=motion.id, at=now, from_status=current, to_status=target, source=source, detail=detail
     )
     session.add(event)
+    notification_events.record(session, motion, target)
     for kind in FOLLOW_UPS.get(target, ()):
         outbox.record(session, kind, motion_id=motion.id)
     return event

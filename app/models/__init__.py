@@ -5,6 +5,7 @@ from app.models.idempotency import IdempotencyKey
 from app.models.jogg_account import ACCOUNT_ID, JoggAccount
 from app.models.jogg_event import EventState, JoggEvent
 from app.models.motion import MODELS, Motion, MotionEvent, Priority, Status
+from app.models.notification import CallbackEndpoint, Delivery, DeliveryAttempt, DeliveryStatus, NotificationEvent
 from app.models.outbox import OutboxEntry
 
 __all__ = [
@@ -13,10 +14,15 @@ __all__ = [
     "JoggAccount",
     "JoggEvent",
     "MODELS",
+    "CallbackEndpoint",
     "Caller",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryStatus",
     "IdempotencyKey",
     "Motion",
     "MotionEvent",
+    "NotificationEvent",
     "OutboxEntry",
     "Priority",
     "Status",

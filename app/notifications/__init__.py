@@ -1,0 +1,1 @@
+"""Caller notifications: signing, retry timing and callback URL safety."""

@@ -1,0 +1,249 @@
+"""Delivering notification events to callback URLs: one signed POST per attempt, every attempt recorded."""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import requests
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.models import CallbackEndpoint, Caller, Delivery, DeliveryAttempt, DeliveryStatus
+from app.models.types import utcnow
+from app.notifications import signing
+from app.notifications.events import envelope
+from app.notifications.retry_schedule import Outcome, classify, next_delay, parse_retry_after
+from app.notifications.url_safety import UnsafeCallbackUrl, check_callback_url
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT, TOTAL_TIMEOUT = 5.0, 15.0
+BODY_KEPT = 20 * 1024
+DISABLE_AFTER = timedelta(days=5)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one POST got back."""
+
+    status_code: int | None = None
+    body: str | None = None
+    error: str | None = None
+    timed_out: bool = False
+    retry_after: str | None = None
+    duration_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A delivery ready to send: where, what, and with which headers."""
+
+    delivery_id: int
+    url: str
+    body: str
+    headers: dict
+
+
+def prepare(session: Session, delivery_id: int, allowed: tuple[str, ...], now: datetime) -> Prepared | str:
+    """Check a due delivery can go now; returns what to send, or why not (and records that)."""
+    delivery = session.get(Delivery, delivery_id, populate_existing=True)
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return "skipped"
+    if delivery.next_attempt_at and delivery.next_attempt_at > now:
+        return "not due"
+    endpoint = endpoint_for(session, delivery.caller_id, delivery.url)
+    if endpoint.disabled_at:
+        return _finish(session, delivery, DeliveryStatus.STOPPED, f"callback URL disabled: {endpoint.disabled_reason}")
+    earlier = _earlier_pending(session, delivery)
+    if earlier is not None:  # keep each motion's events in sequence order at the receiver
+        delivery.next_attempt_at = max(earlier.next_attempt_at or now, now) + timedelta(milliseconds=1)
+        session.commit()
+        return "waiting for an earlier event"
+    try:
+        check_callback_url(delivery.url, allowed)
+    except UnsafeCallbackUrl as exc:
+        return _finish(session, delivery, DeliveryStatus.FAILED, f"callback URL refused: {exc}")
+    body = json.dumps(envelope(delivery.event), separators=(",", ":"))
+    caller = session.get(Caller, delivery.caller_id)
+    headers = signing.headers(secrets_of(caller, now), delivery.event.public_id, int(time.time()), body)
+    session.commit()  # no transaction stays open during the HTTP call
+    return Prepared(delivery.id, delivery.url, body, headers)
+
+
+def post(http: requests.Session, prepared: Prepared) -> Answer:
+    """POST the signed body: 5 s to connect, 15 s in all, redirects not followed, 20 KB of the answer kept."""
+    started = time.monotonic()
+    try:
+        with http.post(
+            prepared.url, data=prepared.body.encode(), headers=prepared.headers,
+            timeout=(CONNECT_TIMEOUT, TOTAL_TIMEOUT), allow_redirects=False, stream=True,
+        ) as response:  # fmt: skip
+            body = _read_capped(response, started + TOTAL_TIMEOUT)
+            elapsed = _ms(started)
+            return Answer(response.status_code, body, None, False, response.headers.get("Retry-After"), elapsed)
+    except requests.Timeout:
+        return Answer(error="timed out", timed_out=True, duration_ms=_ms(started))
+    except requests.RequestException as exc:
+        return Answer(error=f"{exc.__class__.__name__}", duration_ms=_ms(started))
+
+
+def record(session: Session, delivery_id: int, answer: Answer, schedule: tuple[int, ...], now: datetime) -> str:
+    """Store the attempt and decide: delivered, retry later, stop (410) or give up."""
+    delivery = session.get(Delivery, delivery_id, with_for_update=True, populate_existing=True)
+    outcome = classify(answer.status_code, answer.timed_out)
+    delivery.attempts += 1
+    delay = next_delay(schedule, delivery.attempts, outcome, parse_retry_after(answer.retry_after, now))
+    next_at = now + timedelta(seconds=delay) if delay is not None else None
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id, at=now, status_code=answer.status_code, error=answer.error,
+            response_body=answer.body, duration_ms=answer.duration_ms, next_attempt_at=next_at,
+        )
+    )  # fmt: skip
+    endpoint = endpoint_for(session, delivery.caller_id, delivery.url)
+    if outcome is Outcome.SUCCESS:
+        _healthy(endpoint, now)
+        _finish(session, delivery, DeliveryStatus.DELIVERED, None, commit=False)
+        _wake_next(session, delivery, now)
+    elif outcome is Outcome.GONE:
+        _disable(session, endpoint, "the receiver answered 410 Gone", now)
+        _finish(session, delivery, DeliveryStatus.STOPPED, "410 Gone", commit=False)
+    else:
+        _failing(session, endpoint, now)
+        error = answer.error or f"HTTP {answer.status_code}"
+        if next_at is None:
+            _finish(
+                session,
+                delivery,
+                DeliveryStatus.FAILED,
+                f"gave up after {delivery.attempts} attempts: {error}",
+                commit=False,
+            )
+            _wake_next(session, delivery, now)
+        else:
+            delivery.next_attempt_at, delivery.last_error = next_at, error
+    session.commit()
+    return delivery.status
+
+
+def defer(session: Session, delivery_id: int, now: datetime) -> str:
+    """Another attempt to the same URL is under way: try again in a second, without counting an attempt."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(next_attempt_at=now + timedelta(seconds=1))
+    )
+    session.commit()
+    return "deferred: URL busy"
+
+
+def secrets_of(caller: Caller, now: datetime) -> list[str]:
+    """The secrets to sign with: the current one, and the previous one during its overlap."""
+    secrets = [caller.webhook_secret]
+    if caller.previous_webhook_secret and caller.previous_secret_expires_at and caller.previous_secret_expires_at > now:
+        secrets.append(caller.previous_webhook_secret)
+    return secrets
+
+
+def endpoint_for(session: Session, caller_id: int, url: str) -> CallbackEndpoint:
+    """The health record of a caller's URL, created on first use."""
+    stmt = select(CallbackEndpoint).where(CallbackEndpoint.caller_id == caller_id, CallbackEndpoint.url == url)
+    endpoint = session.scalars(stmt).first()
+    if endpoint is None:
+        endpoint = CallbackEndpoint(caller_id=caller_id, url=url)
+        session.add(endpoint)
+    return endpoint
+
+
+def due(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+    """Pending deliveries whose next attempt has come, oldest first."""
+    stmt = (
+        select(Delivery.id)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def _earlier_pending(session: Session, delivery: Delivery) -> Delivery | None:
+    """A pending delivery of an earlier event of the same motion to the same URL."""
+    stmt = select(Delivery).where(
+        Delivery.motion_id == delivery.motion_id,
+        Delivery.url == delivery.url,
+        Delivery.status == DeliveryStatus.PENDING,
+        Delivery.sequence < delivery.sequence,
+    )
+    return session.scalars(stmt.order_by(Delivery.sequence)).first()
+
+
+def _wake_next(session: Session, delivery: Delivery, now: datetime) -> None:
+    """The next event of the same motion need not wait any longer."""
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.motion_id == delivery.motion_id,
+            Delivery.url == delivery.url,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.sequence > delivery.sequence,
+            Delivery.attempts == 0,
+        )
+        .values(next_attempt_at=now)
+    )
+
+
+def _finish(session: Session, delivery: Delivery, status: str, error: str | None, commit: bool = True) -> str:
+    """Close a delivery for good."""
+    delivery.status, delivery.finished_at, delivery.next_attempt_at = status, utcnow(), None
+    delivery.last_error = error[:500] if error else delivery.last_error
+    if commit:
+        session.commit()
+    return status
+
+
+def _healthy(endpoint: CallbackEndpoint, now: datetime) -> None:
+    """A success clears the URL's failure streak."""
+    endpoint.failing_since, endpoint.last_success_at = None, now
+
+
+def _failing(session: Session, endpoint: CallbackEndpoint, now: datetime) -> None:
+    """Track a failure streak; a caller's default URL failing for 5 days is disabled."""
+    endpoint.failing_since = endpoint.failing_since or now
+    caller = session.get(Caller, endpoint.caller_id)
+    if now - endpoint.failing_since >= DISABLE_AFTER and endpoint.url == caller.default_callback_url:
+        _disable(session, endpoint, "nothing but failures for 5 days", now)
+
+
+def _disable(session: Session, endpoint: CallbackEndpoint, reason: str, now: datetime) -> None:
+    """Stop calling a URL: its pending deliveries stop too; operators see it in `callers list`."""
+    if endpoint.disabled_at is None:
+        endpoint.disabled_at, endpoint.disabled_reason = now, reason
+        log.warning("callback URL of caller %s disabled: %s", endpoint.caller_id, reason)
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.caller_id == endpoint.caller_id,
+            Delivery.url == endpoint.url,
+            Delivery.status == DeliveryStatus.PENDING,
+        )
+        .values(
+            status=DeliveryStatus.STOPPED, finished_at=now, next_attempt_at=None, last_error=f"URL disabled: {reason}"
+        )
+    )
+
+
+def _read_capped(response: requests.Response, deadline: float) -> str:
+    """Up to 20 KB of the answer, giving up at the deadline."""
+    kept = b""
+    for chunk in response.iter_content(chunk_size=4096):
+        kept += chunk
+        if len(kept) >= BODY_KEPT or time.monotonic() > deadline:
+            break
+    return kept[:BODY_KEPT].decode("utf-8", errors="replace")
+
+
+def _ms(started: float) -> int:
+    """Milliseconds since started."""
+    return int((time.monotonic() - started) * 1000)

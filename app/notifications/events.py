@@ -1,0 +1,45 @@
+"""Recording notification events and their deliveries, in the transaction of the status change."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Delivery, Motion, NotificationEvent, Status
+
+EVENT_TYPES = {
+    Status.PROCESSING: "motion.processing",
+    Status.COMPLETED: "motion.completed",
+    Status.FAILED: "motion.failed",
+    Status.CANCELLED: "motion.cancelled",
+}
+
+
+def record(session: Session, motion: Motion, status: Status) -> NotificationEvent | None:
+    """Add the event for reaching this status (if callers care) and a delivery to the motion's callback URL."""
+    event_type = EVENT_TYPES.get(status)
+    if event_type is None:
+        return None
+    from app.schemas import motion_schema  # the caller-facing shape of a motion, frozen at this moment
+
+    last = select(func.max(NotificationEvent.sequence)).where(NotificationEvent.motion_id == motion.id)
+    sequence = (session.scalar(last) or 0) + 1
+    snapshot = motion_schema.dump(motion)
+    event = NotificationEvent(
+        caller_id=motion.caller_id, motion_id=motion.id, type=event_type, sequence=sequence, data=snapshot
+    )
+    session.add(event)
+    if motion.callback_url:
+        delivery = Delivery(caller_id=motion.caller_id, motion_id=motion.id, sequence=sequence, url=motion.callback_url)
+        delivery.event = event
+        session.add(delivery)
+    return event
+
+
+def envelope(event: NotificationEvent) -> dict:
+    """The callback body: the same bytes on every attempt of this event."""
+    return {
+        "id": event.public_id,
+        "type": event.type,
+        "created_at": event.created_at.isoformat(),
+        "sequence": event.sequence,
+        "data": event.data,
+    }
