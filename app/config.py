@@ -114,7 +114,7 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         callback_retry_schedule=_positive_ints(
             env, "CALLBACK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000", allow_zero=True
         ),
-        callback_allowed_networks=tuple(env.list("CALLBACK_ALLOWED_NETWORKS", [])),
+        callback_allowed_networks=_allowlist(env.list("CALLBACK_ALLOWED_NETWORKS", [])),
         ops_token=text("OPS_TOKEN"),
         max_body_bytes=env.int("MAX_BODY_BYTES", 64 * 1024, validate=_positive),
         jogg_connect_timeout=env.float("JOGG_CONNECT_TIMEOUT", 3.05, validate=_positive),
@@ -134,6 +134,14 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _allowlist(entries: list[str]) -> tuple[str, ...]:
+    """The callback allowlist, checked now so a typo stops start-up instead of every delivery."""
+    from app.notifications.url_safety import parse_allowlist
+
+    parse_allowlist(entries)
+    return tuple(entries)
 
 
 def _positive(value: int) -> bool:
