@@ -80,7 +80,8 @@ def main() -> None:
     env_file.write_text("".join(f"{key}={value}\n" for key, value in DEV_ENV.items()))
     print(banner(prepare()), flush=True)
     honcho = str(Path(sys.executable).with_name("honcho"))
-    os.execv(honcho, [honcho, "--procfile", "Procfile.dev", "--env", str(env_file), "start"])
+    args = ["--procfile", "Procfile.dev", "--env", str(env_file), "start", "--concurrency", "worker=2"]
+    os.execv(honcho, [honcho, *args])
 
 
 if __name__ == "__main__":

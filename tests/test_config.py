@@ -96,3 +96,10 @@ def test_env_example_lists_every_setting():
     for name in read:
         above = lines[listed[name] - 1]
         assert above.startswith("#") or re.match(r"^[A-Z][A-Z0-9_]*=", above), name
+
+
+def test_malformed_callback_allowlist_stops_start_up(environ):
+    """A bad CIDR in CALLBACK_ALLOWED_NETWORKS is caught at start-up, not at every delivery."""
+    environ({**PRODUCTION, "CALLBACK_ALLOWED_NETWORKS": "10.0.0.0/33"})
+    with pytest.raises(SettingsError, match="bad setting"):
+        load_settings()
