@@ -91,7 +91,8 @@ def post(http: requests.Session, prepared: Prepared) -> Answer:
 
 def record(session: Session, delivery_id: int, answer: Answer, schedule: tuple[int, ...], now: datetime) -> str:
     """Store the attempt and decide: delivered, retry later, stop (410) or give up."""
-    delivery = session.get(Delivery, delivery_id, with_for_update=True, populate_existing=True)
+    locked = select(Delivery).where(Delivery.id == delivery_id).with_for_update(of=Delivery)
+    delivery = session.scalars(locked.execution_options(populate_existing=True)).unique().one()
     outcome = classify(answer.status_code, answer.timed_out)
     delivery.attempts += 1
     delay = next_delay(schedule, delivery.attempts, outcome, parse_retry_after(answer.retry_after, now))
