@@ -58,7 +58,10 @@ def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, job_
         if is_live(job, connection):
             return
         job.delete()
-        queue.enqueue_call(function, unique=True, **options)
+        try:
+            queue.enqueue_call(function, unique=True, **options)
+        except DuplicateJobError:
+            pass  # someone enqueued it again in between: it is live now
 
 
 def is_live(job: Job, connection: redis.Redis) -> bool:

@@ -1,5 +1,6 @@
 """Fixtures for tests that talk to JoggAI: a sandbox over HTTP, an app pointed at it, real worker processes."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -8,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+import psutil
 import pytest
 
 from app import create_app
@@ -120,8 +122,12 @@ class Processes:
         return proc
 
     def kill(self, proc: subprocess.Popen) -> None:
-        """SIGKILL a process and its children: no chance to finish anything."""
+        """SIGKILL a process and all its descendants (RQ work horses start their own session)."""
+        family = psutil.Process(proc.pid).children(recursive=True)
         os.killpg(proc.pid, signal.SIGKILL)
+        for child in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
         proc.wait(timeout=10)
 
     def stop_all(self) -> None:
