@@ -15,3 +15,10 @@ max_requests = 10000
 max_requests_jitter = 1000
 accesslog = "-"
 errorlog = "-"
+
+
+def child_exit(_server, worker):
+    """Drop a dead worker's live gauges from the shared metrics folder."""
+    from app.metrics import process_exited
+
+    process_exited(worker.pid)

@@ -50,9 +50,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP routes."""
-    from app.api import health, motions, notifications, webhooks
+    from app.api import health, metrics, motions, notifications, webhooks
 
+    metrics.instrument(app)
     app.register_blueprint(health.blp)
+    app.register_blueprint(metrics.blp)
     app.register_blueprint(webhooks.blp)
     rest_api.register_blueprint(motions.blp)
     rest_api.register_blueprint(notifications.blp)

@@ -1,23 +1,42 @@
 """The per-process service objects built from settings: the JoggAI client and the shared POST budget."""
 
+import time
+
 from flask import Flask, current_app
 
+from app import metrics
 from app.budget import PostBudget
 from app.config import Settings
 from app.domain.submission import Policy
-from app.jogg import JoggClient
+from app.jogg import JoggClient, JoggError
 
 
 def init_app(app: Flask) -> None:
     """Build them once per app; requests and jobs share them."""
     settings: Settings = app.config["SETTINGS"]
-    app.extensions["jogg_client"] = JoggClient(
+    app.extensions["jogg_client"] = InstrumentedJoggClient(
         settings.jogg_base_url,
         settings.jogg_api_key,
         connect_timeout=settings.jogg_connect_timeout,
         read_timeout=settings.jogg_read_timeout,
     )
     app.extensions["post_budget"] = PostBudget(settings.redis_url, settings.jogg_post_rate_limit, settings.jogg_api_key)
+
+
+class InstrumentedJoggClient(JoggClient):
+    """The JoggAI client, counting and timing every call by endpoint and business code."""
+
+    def _call(self, method: str, path: str, **kwargs):
+        started, code = time.perf_counter(), "0"
+        try:
+            return super()._call(method, path, **kwargs)
+        except JoggError as exc:
+            code = str(exc.jogg_code or exc.http_status or exc.__class__.__name__)
+            raise
+        finally:
+            endpoint = f"{method} {path}"
+            metrics.JOGG_CALLS.labels(endpoint, code).inc()
+            metrics.JOGG_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
 
 
 def jogg_client() -> JoggClient:

@@ -1,6 +1,7 @@
 """Shared fixtures: one database and one Redis per run, the app, callers, and a real RQ worker."""
 
 import os
+import tempfile
 import uuid
 
 import pytest
@@ -12,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 os.environ["APP_ENV"] = "test"
+# Every process of a test run (this one and the workers it starts) shares one fresh metrics folder.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mg-metrics-")
 pytest_plugins = ["tests.jogg_fixtures"]
 
 from app import create_app, queues  # noqa: E402

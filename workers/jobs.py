@@ -6,7 +6,7 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import update
 
-from app import queues, services
+from app import metrics, queues, services
 from app.domain import dispatch as dispatcher
 from app.domain import idempotency, jogg_events, outbox, submission, tracking
 from app.extensions import db
@@ -42,6 +42,7 @@ def submit_motion(motion_id: str) -> str:
     outcome = submission.submit(
         db.session, motion_id, services.jogg_client(), services.post_budget(), services.submit_policy()
     )
+    metrics.SUBMISSIONS.labels(outcome).inc()
     job = get_current_job()
     log.info("submit %s: %s", motion_id, outcome, extra={"job_id": job and job.id, "motion_id": motion_id})
     return outcome
@@ -95,6 +96,7 @@ def deliver(delivery_id: int) -> str:
     finally:
         lock.release()
     outcome = delivery.record(db.session, delivery_id, answer, settings.callback_retry_schedule, utcnow())
+    metrics.DELIVERIES.labels(outcome, str(delivery.attempt_number(db.session, delivery_id))).inc()
     log.info("delivery %s: %s", delivery_id, outcome, extra={"delivery_id": delivery_id})
     return outcome
 
@@ -126,6 +128,9 @@ def sweep() -> int:
     expired = tracking.expire_old(db.session, settings.motion_max_age)
     purged = idempotency.purge_expired(db.session)
     db.session.commit()
+    metrics.SWEEPS.inc()
+    for kind, count in (("outbox", requeued), ("submissions", released), ("events", unparked), ("expired", expired)):
+        metrics.SWEEP_RECOVERED.labels(kind).inc(count)
     log.info(
         "sweep: %d outbox re-enqueued, %d submissions recovered, %d events unparked, %d expired, %d keys purged",
         requeued, released, unparked, expired, purged,

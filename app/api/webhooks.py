@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app import metrics
 from app.api.problems import problem
 from app.domain import jogg_events
 from app.extensions import db
@@ -17,7 +18,9 @@ def receive_jogg_webhook():
     secrets = jogg_events.signing_secrets(db.session, (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old))
     if not jogg_events.signature_valid(raw, request.headers.get("X-Webhook-Signature"), secrets):
         db.session.rollback()
+        metrics.WEBHOOKS.labels("rejected").inc()
         return problem(401, "Unauthorized", "missing or invalid X-Webhook-Signature", "bad-signature")
     parsed = jogg_events.parse(raw, request.headers.get("X-Webhook-Event"))
     event, duplicate = jogg_events.store(db.session, raw, parsed)
+    metrics.WEBHOOKS.labels("duplicate" if duplicate else "accepted").inc()
     return jsonify(received=True, duplicate=duplicate, state=event.state)

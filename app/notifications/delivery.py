@@ -140,6 +140,11 @@ def defer(session: Session, delivery_id: int, now: datetime) -> str:
     return "deferred: URL busy"
 
 
+def attempt_number(session: Session, delivery_id: int) -> int:
+    """How many attempts a delivery has had."""
+    return session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id)) or 0
+
+
 def secrets_of(caller: Caller, now: datetime) -> list[str]:
     """The secrets to sign with: the current one, and the previous one during its overlap."""
     secrets = [caller.webhook_secret]
