@@ -54,9 +54,9 @@ def test_counts_what_happened_across_two_worker_processes(app, settings, session
         receiver.expect_request("/hooks").respond_with_data("ok")
         url = receiver.url_for("/hooks").replace("localhost", "127.0.0.1")
         caller = session.get(Caller, make_caller()[0])
+        body = {"image_url": "https://i.example.com/a.png", "voice_id": "v", "model": "2.0", "callback_url": url}
         for i in range(6):
-            motion = create_motion(session, caller, {"image_url": "https://i.example.com/a.png", "name": f"m{i}",
-                                                      "voice_id": "v", "model": "2.0", "callback_url": url})  # fmt: skip
+            motion = create_motion(session, caller, {**body, "name": f"m{i}"})
             transition(session, motion, Status.CANCELLED, "api")
             session.commit()
         with app.app_context():
