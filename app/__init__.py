@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from app import queues, services
+from app import logs, queues, services
 from app.config import Settings, load_settings
 from app.database import configure_engine
 from app.extensions import db, migrate, rest_api
@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(flask_config(settings))
     register_extensions(app)
+    logs.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -51,10 +52,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP routes."""
     from app.api import health, metrics, motions, notifications, webhooks
+    from app.ops import views as ops_views
 
     metrics.instrument(app)
     app.register_blueprint(health.blp)
     app.register_blueprint(metrics.blp)
+    app.register_blueprint(ops_views.blp)
     app.register_blueprint(webhooks.blp)
     rest_api.register_blueprint(motions.blp)
     rest_api.register_blueprint(notifications.blp)
@@ -69,9 +72,12 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the operator CLI to `flask`."""
+    from app.admin_cli import motions_cli, retention_cli
     from app.cli import callers_cli, reconcile
     from app.jogg_cli import jogg_cli
 
     app.cli.add_command(callers_cli)
+    app.cli.add_command(motions_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(reconcile)
     app.cli.add_command(jogg_cli)

@@ -105,7 +105,7 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         jogg_api_key=text("JOGG_API_KEY"),
         jogg_webhook_secret=text("JOGG_WEBHOOK_SECRET"),
         jogg_webhook_secret_old=text("JOGG_WEBHOOK_SECRET_OLD"),
-        jogg_post_rate_limit=text("JOGG_POST_RATE_LIMIT", "20/minute"),
+        jogg_post_rate_limit=_rate(text("JOGG_POST_RATE_LIMIT", "20/minute")),
         public_base_url=text("PUBLIC_BASE_URL").rstrip("/"),
         log_level=text("LOG_LEVEL", "INFO").upper(),
         poll_intervals=_positive_ints(env, "POLL_INTERVALS", "120,300,900,1800"),
@@ -134,6 +134,14 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _rate(value: str) -> str:
+    """A rate the limits library understands, such as 20/minute or 5 per 3 seconds."""
+    from limits import parse
+
+    parse(value)
+    return value
 
 
 def _allowlist(entries: list[str]) -> tuple[str, ...]:

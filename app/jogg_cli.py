@@ -46,3 +46,13 @@ def _take_post_slot(wait: float) -> None:
         if time.monotonic() > deadline:
             raise click.ClickException("no JoggAI POST slot came free in time; try again later")
         time.sleep(0.5)
+
+
+def _add_status_command() -> None:
+    """`flask jogg status` lives with the other operator commands."""
+    from app.admin_cli import jogg_status
+
+    jogg_cli.add_command(jogg_status)
+
+
+_add_status_command()

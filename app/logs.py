@@ -1,10 +1,91 @@
-"""Logging set-up for every process."""
+"""Logging for every process: JSON in production, readable lines locally, each line carrying its context."""
 
+import contextvars
 import logging
+import re
+import secrets
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
 
 from app.config import Settings
 
+CONTEXT_FIELDS = ("request_id", "motion_id", "caller", "job_id")
+_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})  # noqa: B039
+READABLE = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(motion_id)s %(job_id)s] %(message)s"
+# Defence in depth: whatever a message contains, these shapes of secret never reach a log line.
+SECRET_SHAPES = re.compile(
+    r"(mgw_[A-Za-z0-9_-]{20,}|whsec_[A-Za-z0-9+/=]{20,}|v1,[A-Za-z0-9+/=]{40,}|\b[0-9a-f]{64}\b)"
+)
+
+
+def bind(**values) -> contextvars.Token:
+    """Add fields (request_id, motion_id, caller, job_id) to every log line of the current context."""
+    return _context.set({**_context.get(), **{k: v for k, v in values.items() if v is not None}})
+
+
+def reset(token: contextvars.Token) -> None:
+    """Undo a bind()."""
+    _context.reset(token)
+
+
+def current(field: str) -> str | None:
+    """A field of the current log context."""
+    return _context.get().get(field)
+
+
+def new_request_id() -> str:
+    """A fresh request id."""
+    return secrets.token_hex(8)
+
+
+class ContextFilter(logging.Filter):
+    """Stamps the context fields on each record and masks anything shaped like a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = _context.get()
+        for field in CONTEXT_FIELDS:
+            setattr(record, field, getattr(record, field, None) or context.get(field, "-"))
+        if isinstance(record.msg, str) and SECRET_SHAPES.search(record.getMessage()):
+            record.msg, record.args = SECRET_SHAPES.sub("[redacted]", record.getMessage()), ()
+        return True
+
 
 def configure_logging(settings: Settings) -> None:
-    """Plain readable logs at the configured level."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    """One handler on the root logger: JSON in production, plain text in development and tests."""
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.is_production:
+        fields = "%(asctime)s %(levelname)s %(name)s %(message)s"
+        handler.setFormatter(JsonFormatter(fields, rename_fields={"levelname": "level"}))
+    else:
+        handler.setFormatter(logging.Formatter(READABLE))
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def init_app(app) -> None:
+    """Give every request a request id (X-Request-ID if sane, else a new one), in logs and in the answer."""
+    from flask import g, request
+
+    @app.before_request
+    def _bind_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID.match(incoming) else new_request_id()
+        g.log_token = bind(request_id=g.request_id)
+
+    @app.after_request
+    def _echo_request_id(response):
+        if "request_id" in g:
+            response.headers["X-Request-ID"] = g.request_id
+        return response
+
+    @app.teardown_request
+    def _unbind(_exc):
+        token = g.pop("log_token", None)
+        if token is not None:
+            reset(token)

@@ -12,6 +12,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import logs
 from app.models import Delivery, OutboxEntry
 from app.models.types import utcnow
 
@@ -51,6 +52,7 @@ def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, job_
     """Enqueue a job under a deterministic id; a live job with that id is left alone, a dead one replaced."""
     queue = Queue(queue_name, connection=connection)
     options = dict(args=args, job_id=job_id, timeout=JOB_TIMEOUT, failure_ttl=FAILURE_TTL, result_ttl=0)
+    options["meta"] = {"request_id": logs.current("request_id")}  # the request id follows the work
     try:
         queue.enqueue_call(function, unique=True, **options)
     except DuplicateJobError:

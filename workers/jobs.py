@@ -1,12 +1,13 @@
 """RQ job functions and periodic tasks; each takes ids, not objects, and is safe to run twice."""
 
+import functools
 import logging
 
 from flask import current_app
 from rq import get_current_job
 from sqlalchemy import update
 
-from app import metrics, queues, services
+from app import logs, metrics, queues, services
 from app.domain import dispatch as dispatcher
 from app.domain import idempotency, jogg_events, outbox, submission, tracking
 from app.extensions import db
@@ -18,6 +19,28 @@ from app.notifications.http import hash_url, http_session
 log = logging.getLogger(__name__)
 
 
+def traced(job_function):
+    """Run a job with its job id, request id and motion id on every log line."""
+
+    @functools.wraps(job_function)
+    def run(*args):
+        job = get_current_job()
+        meta = job.meta if job else {}
+        first = args[0] if args else None
+        token = logs.bind(
+            job_id=job and job.id,
+            request_id=meta.get("request_id") or logs.new_request_id(),
+            motion_id=first if isinstance(first, str) else None,
+        )
+        try:
+            return job_function(*args)
+        finally:
+            logs.reset(token)
+
+    return run
+
+
+@traced
 def run_outbox_entry(entry_id: int) -> None:
     """Do the work an outbox row asks for, then mark it done; a repeat finds it done and returns."""
     entry = db.session.get(OutboxEntry, entry_id, populate_existing=True)
@@ -37,6 +60,7 @@ def run_outbox_entry(entry_id: int) -> None:
     log.info("outbox entry %s done", entry_id, extra={"job_id": job and job.id, "motion_id": motion_id, "kind": kind})
 
 
+@traced
 def submit_motion(motion_id: str) -> str:
     """Submit one dispatched motion to JoggAI (see app.domain.submission)."""
     outcome = submission.submit(
@@ -65,6 +89,7 @@ def process_jogg_event(_motion_id: str | None, payload: dict) -> str:
     return jogg_events.process(db.session, payload["event"], services.jogg_client(), intervals)
 
 
+@traced
 def poll_motion(motion_id: str) -> str:
     """Ask JoggAI for one motion's status and apply it (the fallback when no webhook came)."""
     intervals = current_app.config["SETTINGS"].poll_intervals
@@ -81,6 +106,7 @@ def enqueue_due_polls() -> int:
     return len(due)
 
 
+@traced
 def deliver(delivery_id: int) -> str:
     """Make one attempt at a callback; one attempt per URL at a time, so a slow URL holds up only itself."""
     settings = current_app.config["SETTINGS"]

@@ -2,6 +2,7 @@
 
 from flask import g, request
 
+from app import logs
 from app.api.problems import problem
 from app.domain.callers import authenticate
 from app.extensions import db
@@ -20,6 +21,7 @@ def require_caller():
     if caller is None:
         return problem(401, "Unauthorized", "the API key is unknown or revoked", "unauthorized", CHALLENGE)
     g.caller = caller
+    logs.bind(caller=caller.name)
     return None
 
 

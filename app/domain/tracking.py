@@ -3,7 +3,7 @@
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.transitions import transition
@@ -78,11 +78,15 @@ def due_polls(session: Session, limit: int = 1000) -> list[str]:
 
 
 def expire_old(session: Session, max_age: int, limit: int = 1000) -> int:
-    """Fail motions still unfinished after the maximum age."""
+    """Fail motions JoggAI has (or may have) but that are still unfinished after the maximum age.
+
+    Motions merely waiting for a submission slot (a pause, a backlog) stay queued: they have cost nothing yet.
+    """
     cutoff = utcnow() - timedelta(seconds=max_age)
+    submitted = or_(Motion.status == Status.PROCESSING, Motion.submission_uncertain_at.is_not(None))
     stmt = (
         select(Motion)
-        .where(Motion.status.in_((Status.QUEUED, Status.PROCESSING)), Motion.created_at < cutoff)
+        .where(Motion.status.in_((Status.QUEUED, Status.PROCESSING)), submitted, Motion.created_at < cutoff)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -10,6 +10,7 @@ import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app import logs
 from app.models import CallbackEndpoint, Caller, Delivery, DeliveryAttempt, DeliveryStatus
 from app.models.types import utcnow
 from app.notifications import signing
@@ -68,6 +69,7 @@ def prepare(session: Session, delivery_id: int, allowed: tuple[str, ...], now: d
     body = json.dumps(envelope(delivery.event), separators=(",", ":"))
     caller = session.get(Caller, delivery.caller_id)
     headers = signing.headers(secrets_of(caller, now), delivery.event.public_id, int(time.time()), body)
+    headers["X-Request-ID"] = logs.current("request_id") or logs.new_request_id()
     session.commit()  # no transaction stays open during the HTTP call
     return Prepared(delivery.id, delivery.url, body, headers)
 

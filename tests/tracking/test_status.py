@@ -133,16 +133,20 @@ def test_webhook_before_our_commit_is_parked_then_matched(make_motions, live_app
     assert session.scalars(select(JoggEvent).execution_options(populate_existing=True)).one().state == "applied"
 
 
-def test_max_age_fails_the_motion_with_its_code(make_motions, session, in_app, run_jobs, jogg_app):
-    """A motion unfinished after MOTION_MAX_AGE fails with motion_expired."""
+def test_max_age_fails_the_motion_with_its_code(make_motions, sandbox, session, in_app, run_jobs, jogg_app):
+    """A submitted motion unfinished after MOTION_MAX_AGE fails with motion_expired; one still waiting stays queued."""
     _, (old, fresh) = make_motions(2)
-    motion = reload(session, old)
-    motion.created_at = utcnow() - timedelta(seconds=jogg_app.config["SETTINGS"].motion_max_age + 60)
+    submit(in_app, run_jobs)
+    _, (waiting,) = make_motions(1)
+    long_ago = utcnow() - timedelta(seconds=jogg_app.config["SETTINGS"].motion_max_age + 60)
+    for motion_id in (old, waiting):
+        reload(session, motion_id).created_at = long_ago
     session.commit()
     in_app(jobs.sweep)
     assert reload(session, old).status == "failed"
     assert reload(session, old).error["code"] == "motion_expired"
-    assert reload(session, fresh).status == "queued"
+    assert reload(session, fresh).status == "processing"
+    assert reload(session, waiting).status == "queued"  # never submitted: a pause or backlog does not fail it
 
 
 def test_unknown_submission_outcome_is_resolved_by_the_webhook(

@@ -1,0 +1,135 @@
+"""Retention: deleting finished motions and the records past their keeping time, a small batch at a time."""
+
+import logging
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Delivery,
+    DeliveryAttempt,
+    IdempotencyKey,
+    JoggEvent,
+    Motion,
+    MotionEvent,
+    NotificationEvent,
+    OutboxEntry,
+    Status,
+)
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+TERMINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+AGE = re.compile(r"(\d+)([dhms])")
+# A motion's own rows, children first: deleted explicitly, since SQLite may not enforce ON DELETE CASCADE.
+MOTION_CHILDREN = (DeliveryAttempt, Delivery, NotificationEvent, MotionEvent, OutboxEntry)
+TABLES = (Motion, *MOTION_CHILDREN, IdempotencyKey, JoggEvent)
+
+
+def parse_age(text: str) -> timedelta:
+    """An age such as 90d, 12h, 30m or 45s; ValueError on anything else."""
+    match = AGE.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"age {text!r} is not a number followed by d, h, m or s (say 90d)")
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+
+def purge(session: Session, older_than: timedelta, batch_size: int = 1000, now: datetime | None = None) -> dict:
+    """Delete what is past retention, committing after every batch; returns rows deleted per table.
+
+    Finished motions go batch_size at a time, each together with its children in one transaction
+    (so a batch may hold more than batch_size rows); every other table goes batch_size rows at a time.
+    Queued and processing motions are never touched.
+    """
+    now = now or utcnow()
+    cutoff = now - older_than
+    counts = dict.fromkeys((model.__tablename__ for model in TABLES), 0)
+    while batch := _doomed_motion_batch(session, cutoff, batch_size):
+        for model, deleted in _delete_motions(session, batch).items():
+            counts[model.__tablename__] += deleted
+        session.commit()
+    for model, condition in _expired(cutoff, now).items():
+        counts[model.__tablename__] += _delete_in_batches(session, model, condition, batch_size)
+    log.info("retention purge older than %s: %s", older_than, counts)
+    return counts
+
+
+def count(session: Session, older_than: timedelta, now: datetime | None = None) -> dict:
+    """What purge() would delete now, per table, without deleting anything."""
+    now = now or utcnow()
+    cutoff = now - older_than
+    doomed = _doomed_motions(cutoff)
+    doomed_deliveries = select(Delivery.id).where(Delivery.motion_id.in_(doomed))
+    expired = _expired(cutoff, now)
+    conditions = {
+        Motion: Motion.id.in_(doomed),
+        DeliveryAttempt: or_(DeliveryAttempt.delivery_id.in_(doomed_deliveries), expired[DeliveryAttempt]),
+        Delivery: Delivery.motion_id.in_(doomed),
+        NotificationEvent: NotificationEvent.motion_id.in_(doomed),
+        MotionEvent: MotionEvent.motion_id.in_(doomed),
+        OutboxEntry: or_(OutboxEntry.motion_id.in_(doomed), expired[OutboxEntry]),
+        IdempotencyKey: expired[IdempotencyKey],
+        JoggEvent: expired[JoggEvent],
+    }
+    counts = {
+        model.__tablename__: session.scalar(select(func.count()).select_from(model).where(condition))
+        for model, condition in conditions.items()
+    }
+    session.rollback()
+    return counts
+
+
+def _doomed_motions(cutoff: datetime) -> Select:
+    """Ids of finished motions last changed before the cutoff."""
+    return select(Motion.id).where(Motion.status.in_(TERMINAL), Motion.updated_at < cutoff)
+
+
+def _doomed_motion_batch(session: Session, cutoff: datetime, batch_size: int) -> list[str]:
+    """The next batch of finished motions to delete, locked so a concurrent retry waits for us or skips."""
+    stmt = _doomed_motions(cutoff).order_by(Motion.updated_at).limit(batch_size).with_for_update(skip_locked=True)
+    return list(session.scalars(stmt))
+
+
+def _delete_motions(session: Session, ids: list[str]) -> dict:
+    """Delete these motions and every row that belongs to them (not committed)."""
+    deliveries = select(Delivery.id).where(Delivery.motion_id.in_(ids))
+    statements = {
+        DeliveryAttempt: delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(deliveries)),
+        Delivery: delete(Delivery).where(Delivery.motion_id.in_(ids)),
+        NotificationEvent: delete(NotificationEvent).where(NotificationEvent.motion_id.in_(ids)),
+        MotionEvent: delete(MotionEvent).where(MotionEvent.motion_id.in_(ids)),
+        OutboxEntry: delete(OutboxEntry).where(OutboxEntry.motion_id.in_(ids)),
+        Motion: delete(Motion).where(Motion.id.in_(ids)),
+    }
+    return {model: _execute(session, stmt) for model, stmt in statements.items()}
+
+
+def _expired(cutoff: datetime, now: datetime) -> dict:
+    """Rows past retention on their own account, whatever their motion's state."""
+    return {
+        OutboxEntry: OutboxEntry.done_at < cutoff,
+        IdempotencyKey: or_(IdempotencyKey.expires_at < now, IdempotencyKey.created_at < cutoff),
+        JoggEvent: JoggEvent.received_at < cutoff,
+        DeliveryAttempt: DeliveryAttempt.at < cutoff,
+    }
+
+
+def _delete_in_batches(session: Session, model, condition: ColumnElement, batch_size: int) -> int:
+    """Delete matching rows at most batch_size per transaction; returns how many went."""
+    total = 0
+    while True:
+        batch = select(model.id).where(condition).limit(batch_size)
+        deleted = _execute(session, delete(model).where(model.id.in_(batch)))
+        session.commit()
+        total += deleted
+        if deleted < batch_size:
+            return total
+
+
+def _execute(session: Session, stmt) -> int:
+    """Run one bulk delete without syncing the session; returns its row count."""
+    return session.execute(stmt, execution_options={"synchronize_session": False}).rowcount or 0

@@ -1,0 +1,71 @@
+"""Logs: every line carries its request, motion and job ids, and no secret ever appears."""
+
+import logging
+
+from sqlalchemy import select
+
+from app.domain import callers
+from app.logs import READABLE, ContextFilter
+from app.models import Motion
+from tests.jogg_fixtures import sandbox_stats, wait_until
+
+
+def formatted(caplog) -> list[str]:
+    """The captured records as the service would print them."""
+    formatter = logging.Formatter(READABLE)
+    return [formatter.format(record) for record in caplog.records]
+
+
+def test_request_id_is_taken_or_made_and_echoed(client, auth):
+    """A sane X-Request-ID is kept and echoed; a missing or odd one is replaced."""
+    assert (
+        client.get("/v1/motions", headers={**auth, "X-Request-ID": "req-abc.1"}).headers["X-Request-ID"] == "req-abc.1"
+    )
+    made = client.get("/v1/motions", headers=auth).headers["X-Request-ID"]
+    assert len(made) == 16
+    odd = client.get("/v1/motions", headers={**auth, "X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
+    assert odd != "bad id with spaces" and len(odd) == 16
+
+
+def test_request_id_follows_the_work_and_no_secret_is_logged(
+    caplog, jogg_app, sandbox, session, run_jogg_jobs, in_app, httpserver
+):
+    """One request's id appears on the lines of the jobs it caused, beside the motion id; no key or secret leaks."""
+    caplog.handler.addFilter(ContextFilter())
+    caplog.set_level(logging.DEBUG)
+    creds = callers.create_caller(session, "logged", callback_url=None)
+    session.commit()
+    httpserver.expect_request("/hooks").respond_with_data("ok")
+    callback = httpserver.url_for("/hooks").replace("localhost", "127.0.0.1")
+    jogg_app.config["SETTINGS"] = jogg_app.config["SETTINGS"].with_overrides(callback_allowed_networks=("127.0.0.0/8",))
+    client = jogg_app.test_client()
+    body = {
+        "image_url": "https://i.example.com/a.png",
+        "name": "n",
+        "voice_id": "v",
+        "model": "2.0",
+        "callback_url": callback,
+    }
+    headers = {"Authorization": f"Bearer {creds.api_key}", "X-Request-ID": "trace-me-42"}
+    motion_id = client.post("/v1/motions", json=body, headers=headers).get_json()["id"]
+    run_jogg_jobs()  # the outbox job dispatches; the submit job posts to the sandbox; the callback goes out
+    run_jogg_jobs()
+    wait_until(lambda: sandbox_stats(sandbox)["add_motion_calls"] == 1, timeout=5)
+    wait_until(lambda: httpserver.log, timeout=5)
+    assert httpserver.log[0][0].headers["X-Request-ID"] == "trace-me-42"
+    traced = [r for r in caplog.records if getattr(r, "request_id", None) == "trace-me-42"]
+    assert any(getattr(r, "motion_id", None) == motion_id and getattr(r, "job_id", "-") != "-" for r in traced)
+    assert session.scalar(select(Motion.status).where(Motion.id == motion_id)) == "processing"
+    text = "\n".join(formatted(caplog))
+    signature = httpserver.log[0][0].headers["webhook-signature"]
+    for secret in (creds.api_key, creds.webhook_secret, "sandbox-key", signature, signature.split(",", 1)[1]):
+        assert secret not in text
+
+
+def test_secret_shaped_text_is_masked(caplog):
+    """Even a careless log call cannot print an API key, a signing secret or a signature."""
+    caplog.handler.addFilter(ContextFilter())
+    log = logging.getLogger("app.careless")
+    key, secret = callers.new_api_key(), callers.new_webhook_secret()
+    log.warning("key %s secret %s", key, secret)
+    assert key not in caplog.text and secret not in caplog.text and "[redacted]" in caplog.text
