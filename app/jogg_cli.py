@@ -4,6 +4,7 @@ import json
 import time
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from app import services
@@ -22,10 +23,11 @@ EVENTS = (
 
 
 @jogg_cli.command("register-webhook")
-@click.argument("url")
+@click.argument("url", required=False)
 @click.option("--wait", default=90.0, show_default=True, help="Seconds to wait for a free JoggAI POST slot.")
-def register_webhook(url: str, wait: float) -> None:
-    """Register URL with JoggAI for motion events and store the secret it returns (spends one POST slot)."""
+def register_webhook(url: str | None, wait: float) -> None:
+    """Register URL (default: PUBLIC_BASE_URL/webhooks/jogg) with JoggAI and store the secret it returns."""
+    url = url or f"{current_app.config['SETTINGS'].public_base_url}/webhooks/jogg"
     _take_post_slot(wait)
     try:
         endpoint = services.jogg_client().create_endpoint(url, EVENTS)

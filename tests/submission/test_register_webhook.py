@@ -41,3 +41,11 @@ def test_refused_registration_is_a_clean_error(jogg_app, sandbox):
     sandbox_config(sandbox, api_key="other")
     result = jogg_app.test_cli_runner().invoke(args=["jogg", "register-webhook", "https://mg.example.com/hook"])
     assert result.exit_code != 0 and "JoggAI refused" in result.output
+
+
+def test_url_defaults_to_the_public_base_url(jogg_app, sandbox):
+    """Without a URL, the receiver under PUBLIC_BASE_URL is registered."""
+    result = jogg_app.test_cli_runner().invoke(args=["jogg", "register-webhook"])
+    assert result.exit_code == 0, result.output
+    expected = jogg_app.config["SETTINGS"].public_base_url + "/webhooks/jogg"
+    assert json.loads(result.output)["url"] == expected
