@@ -35,14 +35,17 @@ def show(session: Session, motion_id: str) -> dict:
 def requeue(session: Session, motion_id: str, reason: str) -> Motion:
     """Send a failed motion back to the queue, or release a queued one whose submission is in doubt.
 
-    Releasing an uncertain submission is not a status change (the motion stays queued), so it writes
-    no MotionEvent; it is logged at WARNING instead. It may make JoggAI create (and charge) a second
-    motion if the first POST did reach it: that is the operator's call to make.
+    Releasing an uncertain submission is not a status change (the motion stays queued); it is recorded
+    in the history as a queued -> queued event with source operator, and logged at WARNING. It may make
+    JoggAI create (and charge) a second motion if the first POST did reach it: the operator's call.
     """
     motion = _load(session, motion_id, lock=True)
     if motion.status == Status.QUEUED and motion.submission_uncertain_at is not None:
         motion.submission_uncertain_at = motion.submit_started_at = motion.dispatched_at = None
         outbox.record(session, outbox.DISPATCH, motion_id=motion.id)
+        detail = {"action": "released an uncertain submission for resubmission", "reason": reason}
+        session.add(MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED,
+                                source=SOURCE, detail=detail))  # fmt: skip
         log.warning("motion %s: uncertain submission released for resubmission by an operator: %s", motion.id, reason)
         return motion
     transition(session, motion, Status.QUEUED, SOURCE, {"reason": reason, "previous_error": motion.error})

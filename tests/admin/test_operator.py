@@ -70,7 +70,7 @@ def test_requeue_refuses_anything_but_failed_or_uncertain(session, motion_in, st
 
 
 def test_requeue_releases_an_uncertain_submission(session, motion_in):
-    """A queued motion in doubt is released for resubmission: flags cleared, no status event, a dispatch nudge."""
+    """A queued motion in doubt is released for resubmission: flags cleared, an operator note, a dispatch nudge."""
     motion = motion_in(Status.QUEUED)
     motion.submit_started_at = motion.submission_uncertain_at = motion.dispatched_at = utcnow()
     session.commit()
@@ -81,7 +81,9 @@ def test_requeue_releases_an_uncertain_submission(session, motion_in):
     assert released.status == Status.QUEUED
     assert released.submission_uncertain_at is None and released.submit_started_at is None
     assert released.dispatched_at is None
-    assert len(history(session, motion.id)) == 1
+    note = history(session, motion.id)[-1]
+    assert (note.from_status, note.to_status, note.source) == ("queued", "queued", "operator")
+    assert note.detail["reason"] == "checked with JoggAI: never arrived"
     assert session.scalars(select(OutboxEntry.kind).where(OutboxEntry.id > outbox_before)).all() == ["dispatch"]
 
 
