@@ -53,12 +53,12 @@ def test_counts_what_happened_across_two_worker_processes(app, settings, session
     key = ("mg_callback_deliveries_total", (("attempt", "1"), ("outcome", "delivered")))
     before = samples(app.test_client()).get(key, 0)  # the metrics folder is shared by the whole test run
     with HTTPServer() as receiver:
-        receiver.expect_request("/hooks").respond_with_data("ok")
-        url = receiver.url_for("/hooks").replace("localhost", "127.0.0.1")
         caller = session.get(Caller, make_caller()[0])
-        body = {"image_url": "https://i.example.com/a.png", "voice_id": "v", "model": "2.0", "callback_url": url}
-        for i in range(6):
-            motion = create_motion(session, caller, {**body, "name": f"m{i}"})
+        body = {"image_url": "https://i.example.com/a.png", "voice_id": "v", "model": "2.0"}
+        for i in range(6):  # one URL each: deliveries to one URL go one at a time, and burst workers do not wait
+            receiver.expect_request(f"/hooks/{i}").respond_with_data("ok")
+            url = receiver.url_for(f"/hooks/{i}").replace("localhost", "127.0.0.1")
+            motion = create_motion(session, caller, {**body, "name": f"m{i}", "callback_url": url})
             transition(session, motion, Status.CANCELLED, "api")
             session.commit()
         with app.app_context():
