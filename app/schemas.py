@@ -247,13 +247,18 @@ class EventFeedSchema(Schema):
 
 
 class ProblemSchema(Schema):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document (served as application/problem+json)."""
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    type = fields.String(required=True, metadata={"description": "a URN naming the problem, or about:blank"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "validation problems only: each invalid field and what is wrong with it"},
+    )
+    motion_id = fields.String(metadata={"description": "a duplicate external_id only: the motion that has it"})
 
 
 motion_schema = MotionSchema()

@@ -2,10 +2,10 @@
 
 from flask import Response, current_app, g, json, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from app.api.auth import require_caller, require_json_body
+from app.api.openapi import PROBLEM, Blueprint
 from app.domain import idempotency, motions
 from app.extensions import db
 from app.schemas import (
@@ -23,14 +23,32 @@ blp = Blueprint("motions", __name__, url_prefix="/v1/motions", description="Subm
 blp.before_request(require_caller)
 blp.before_request(require_json_body)
 
+CREATE_EXAMPLE = {
+    "image_url": "https://example.com/avatar.png",
+    "name": "Demo",
+    "voice_id": "en-US-JennyNeural",
+    "model": "2.0",
+}
+CREATED_HEADERS = {
+    "Location": {"description": "The motion's URL", "schema": {"type": "string"}, "required": True},
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
 
 @blp.route("")
 class MotionCollection(MethodView):
     """Create and list motions."""
 
     @blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
-    @blp.arguments(MotionCreateSchema)
-    @blp.response(202, MotionSchema, description="Accepted and queued")
+    @blp.arguments(MotionCreateSchema, example=CREATE_EXAMPLE)
+    @blp.response(202, MotionSchema, description="Accepted and queued", headers=CREATED_HEADERS)
+    @blp.alt_response(400, response=PROBLEM[400])
+    @blp.alt_response(409, response=PROBLEM[409])  # external_id already used (names motion_id), or key in flight
+    @blp.alt_response(413, response=PROBLEM[413])
+    @blp.alt_response(415, response=PROBLEM[415])
     def post(self, data, idempotency_key=None):
         """Accept a motion request; it is queued for submission to JoggAI."""
         status, body, replayed = _accept(data, idempotency_key)
@@ -55,6 +73,7 @@ class MotionItem(MethodView):
 
     @blp.arguments(WaitQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, MotionSchema)
+    @blp.alt_response(404, response=PROBLEM[404])
     def get(self, query, motion_id):
         """Read a motion; with ?wait=N, hold up to N seconds for its status to change."""
         if query.get("wait"):
@@ -64,6 +83,8 @@ class MotionItem(MethodView):
 
 @blp.post("/<motion_id>/cancel")
 @blp.response(200, MotionSchema)
+@blp.alt_response(404, response=PROBLEM[404])
+@blp.alt_response(409, response=PROBLEM[409])
 def cancel(motion_id):
     """Cancel a queued motion (409 once it has been submitted)."""
     motion = motions.cancel_motion(db.session, g.caller.id, motion_id)
@@ -73,6 +94,8 @@ def cancel(motion_id):
 
 @blp.post("/<motion_id>/retry")
 @blp.response(202, MotionSchema)
+@blp.alt_response(404, response=PROBLEM[404])
+@blp.alt_response(409, response=PROBLEM[409])
 def retry(motion_id):
     """Queue a failed motion again (409 unless it failed)."""
     motion = motions.retry_motion(db.session, g.caller.id, motion_id)
@@ -82,6 +105,7 @@ def retry(motion_id):
 
 @blp.get("/<motion_id>/events")
 @blp.response(200, MotionEventListSchema)
+@blp.alt_response(404, response=PROBLEM[404])
 def events(motion_id):
     """The motion's status history, oldest first."""
     return {"items": motions.motion_events(db.session, g.caller.id, motion_id)}

@@ -1,10 +1,10 @@
 """The caller API for notifications: delivery history, redelivery and the pull feed."""
 
 from flask import current_app, g
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from app.api.auth import require_caller, require_json_body
+from app.api.openapi import PROBLEM, Blueprint
 from app.extensions import db
 from app.notifications import history
 from app.schemas import DeliveryListSchema, DeliverySchema, EventFeedQuerySchema, EventFeedSchema
@@ -16,6 +16,7 @@ blp.before_request(require_json_body)
 
 @blp.get("/motions/<motion_id>/deliveries")
 @blp.response(200, DeliveryListSchema)
+@blp.alt_response(404, response=PROBLEM[404])
 def motion_deliveries(motion_id):
     """Every callback delivery of the motion, with each attempt."""
     return {"items": history.deliveries_of(db.session, g.caller.id, motion_id)}
@@ -23,6 +24,7 @@ def motion_deliveries(motion_id):
 
 @blp.post("/deliveries/<delivery_id>/redeliver")
 @blp.response(202, DeliverySchema)
+@blp.alt_response(404, response=PROBLEM[404])
 def redeliver(delivery_id):
     """Send that notification again now (a new delivery of the same event, same webhook-id)."""
     delivery = history.redeliver(db.session, g.caller.id, delivery_id)

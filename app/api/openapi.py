@@ -1,4 +1,47 @@
-"""Settings for the generated OpenAPI document at /openapi.json and its viewer at /docs."""
+"""Settings for the generated OpenAPI document at /openapi.json and its viewer at /docs.
+
+Every error the API answers is an RFC 9457 problem (`app/api/problems.py`), served as
+application/problem+json. flask-smorest documents errors as application/json by default; the
+Blueprint below documents them as problems instead: the 401 of every /v1 route, the 422 of every
+route that parses arguments, and the catch-all `default`. Routes add their own (404, 409, ...) with
+`@blp.alt_response(status, response=PROBLEM[status])`.
+"""
+
+from http import HTTPStatus
+
+import flask_smorest
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"  # app.schemas.ProblemSchema, the app's ERROR_SCHEMA
+
+# One response component per problem the API documents: status -> (component name, description).
+_PROBLEMS = {
+    400: ("MalformedJsonProblem", "The request body is not well-formed JSON"),
+    401: ("UnauthorizedProblem", "Missing, unknown or revoked API key"),
+    404: ("NotFoundProblem", "No such resource for this caller (another caller's id is not found either)"),
+    409: ("ConflictProblem", "The request clashes with the resource's current state"),
+    413: ("PayloadTooLargeProblem", "The request body is over the configured limit"),
+    415: ("UnsupportedMediaTypeProblem", "The request body is not application/json"),
+    422: ("ValidationProblem", "Validation failed; `errors` names each field and what is wrong with it"),
+}
+PROBLEM = {status: name for status, (name, _) in _PROBLEMS.items()}
+DEFAULT_PROBLEM = "Problem"
+
+
+def _problem_response(description: str, headers: dict | None = None) -> dict:
+    response = {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {"description": "The Bearer challenge", "schema": {"type": "string"}, "required": True}
+}
+PROBLEM_RESPONSES = {
+    name: _problem_response(description, _WWW_AUTHENTICATE if status == 401 else None)
+    for status, (name, description) in _PROBLEMS.items()
+} | {DEFAULT_PROBLEM: _problem_response("Any other error, as an RFC 9457 problem")}
 
 OPENAPI_CONFIG = {
     "API_TITLE": "motion-gateway",
@@ -10,7 +53,37 @@ OPENAPI_CONFIG = {
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     "API_SPEC_OPTIONS": {
         "info": {"description": "Animate photo avatars with JoggAI: submit motions, read their status, get callbacks."},
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "responses": PROBLEM_RESPONSES,
+        },
         "security": [{"bearerAuth": []}],
     },
 }
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A flask-smorest Blueprint for bearer-authenticated routes whose errors are documented as problems."""
+
+    # flask-smorest's own error responses (components named after the HTTP status, and DEFAULT_ERROR)
+    # are application/json; each is replaced by the problem response for its status.
+    _GENERIC = {status.name for status in HTTPStatus} | {"DEFAULT_ERROR"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._document_problems)
+
+    @classmethod
+    def _document_problems(cls, doc: dict, doc_info: dict, **_kwargs) -> dict:
+        responses = doc.setdefault("responses", {})
+        for status, response in list(responses.items()):
+            if isinstance(response, str) and response in cls._GENERIC:
+                responses[status] = PROBLEM.get(_as_int(status), DEFAULT_PROBLEM)
+        if not any(str(status) == "401" for status in responses):
+            responses[401] = PROBLEM[401]
+        responses["default"] = DEFAULT_PROBLEM
+        return doc
+
+
+def _as_int(status) -> int | None:
+    return int(status) if str(status).isdigit() else None
