@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev clean bench chaos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,9 @@ lint: install-dev
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+chaos: install-dev
+	$(BIN)/python -m chaos
+
+bench: install-dev
+	$(BIN)/python -m bench

@@ -1,0 +1,255 @@
+"""`python -m bench [--only intake,webhooks,...]`: run the benchmarks, write bench/results.json and docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+
+from bench.load import ensure_wrk
+from bench.stack import RATE_LIMIT, RATE_WINDOW, WORKERS, Stack
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS, REPORT = ROOT / "bench" / "results.json", ROOT / "docs" / "BENCHMARKS.md"
+ORDER = ["intake", "webhooks", "notifications", "budget", "scale", "memory"]
+
+# (benchmark, label, path into its figures, comparison, target, unit)
+TARGETS = [
+    ("intake", "intake throughput vs baseline", "throughput_ratio", ">=", 0.7, "x"),
+    ("intake", "intake p99 at 100 req/s", "p99_ms_at_100rps", "<", 50, "ms"),
+    ("webhooks", "webhook p99 at 200 req/s", "p99_ms_at_200rps", "<", 25, "ms"),
+    ("webhooks", "webhook throughput vs baseline (no target)", "throughput_ratio", None, None, "x"),
+    ("notifications", "notification latency p50", "p50_ms", "<", 100, "ms"),
+    ("notifications", "notification latency p99", "p99_ms", "<", 500, "ms"),
+    ("budget", "share of POST slots used in backlog", "slot_share_used", ">=", 0.95, ""),
+    ("budget", "429s received", "responses_429", "==", 0, ""),
+    ("budget", "Jain's fairness (all three busy)", "jain_fairness", ">=", 0.95, ""),
+    ("scale", "GET /v1/motions/{id} p99 (1M rows)", "get_one.p99_ms", "<", 10, "ms"),
+    ("scale", "GET /v1/motions first page p99 (1M rows)", "first_page.p99_ms", "<", 30, "ms"),
+    ("scale", "sweep with 1,000 due (enqueue_due_polls + sweep)", "sweep.total_ms", "<", 200, "ms"),
+    ("memory", "peak RSS, web worker", "web_worker_mb", "<", 120, "MB"),
+    ("memory", "peak RSS, RQ worker process", "rq_worker_mb", "<", 150, "MB"),
+    ("memory", "peak RSS, RQ job child (no target)", "rq_job_child_mb", None, None, "MB"),
+]
+COMPARE = {">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def dig(figures: dict, path: str):
+    for part in path.split("."):
+        if not isinstance(figures, dict) or part not in figures:
+            return None
+        figures = figures[part]
+    return figures
+
+
+def command_version(args: list[str]) -> str:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine() -> dict:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    mem_kb = int(
+        next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "kernel": platform.release(),
+    }
+
+
+def versions() -> dict:
+    out = {
+        "python": platform.python_version(),
+        "postgresql": command_version(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version"]),
+        "redis": command_version(["redis-cli", "-n", "12", "INFO", "server"]).split(":")[-1]
+        if False else next((ln.split(":")[1].strip() for ln in subprocess.run(
+            ["redis-cli", "-n", "12", "INFO", "server"], capture_output=True, text=True, timeout=10).stdout.splitlines()
+            if ln.startswith("redis_version")), "unknown"),
+        "wrk": command_version(["wrk", "-v"]),
+    }  # fmt: skip
+    for package in ("flask", "gunicorn", "sqlalchemy", "psycopg", "rq", "redis", "limits", "requests"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "absent"
+    return out
+
+
+def verdicts(benchmarks: dict) -> list[dict]:
+    rows = []
+    for bench, label, path, op, target, unit in TARGETS:
+        value = dig(benchmarks.get(bench, {}), path)
+        if value is None or value != value:  # absent or NaN
+            value, status = None, "not measured"
+        elif op is None:
+            status = "(for information)"
+        else:
+            status = "met" if COMPARE[op](value, target) else "short of target"
+        rows.append({"benchmark": bench, "figure": label, "value": value, "unit": unit,
+                     "target": None if op is None else f"{op} {target}{' ' + unit if unit and unit != 'x' else ''}",
+                     "status": status})  # fmt: skip
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| figure | measured | target | |", "|---|---|---|---|"]
+    for r in rows:
+        value = "—" if r["value"] is None else f"{r['value']}{' ' + r['unit'] if r['unit'] not in ('', 'x') else ''}"
+        lines.append(f"| {r['figure']} | {value} | {r['target'] or '—'} | {r['status']} |")
+    return "\n".join(lines)
+
+
+def report(results: dict) -> str:
+    b = results["benchmarks"]
+    rows = results["verdicts"]
+    short = [r for r in rows if r["status"] == "short of target"]
+    m, v = results["machine"], results["versions"]
+    parts = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`python -m bench`; `--only intake,webhooks` runs a subset and merges it into the",
+        "last results). Raw figures: `bench/results.json`. Every speed figure is a latency or a ratio measured in the",
+        "same run as its baseline. Nothing here is asserted by the test suite.",
+        "",
+        f"Last run: {results['finished_at']} UTC, wall time {results['wall_seconds']} s"
+        f"{' (subset: ' + ', '.join(results['ran']) + ')' if results['ran'] != ORDER else ''}.",
+        "",
+        "## Results",
+        "",
+        table(rows),
+        "",
+    ]
+    if short:
+        parts += ["**Short of target:** " + "; ".join(f"{r['figure']} ({r['value']} {r['unit']}, target {r['target']})"
+                                                       for r in short) + ".", ""]  # fmt: skip
+    errors = results.get("errors") or {}
+    if errors:
+        parts += [
+            "**Benchmarks that failed to run:** " + "; ".join(f"{k}: {e.splitlines()[-1]}" for k, e in errors.items()),
+            "",
+        ]
+    parts += [
+        "## Machine and versions",
+        "",
+        f"- {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB memory, Linux {m['kernel']}; everything (load generator,",
+        "  service, baseline, PostgreSQL, Redis, sandbox) on this one machine, over 127.0.0.1.",
+        "- " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        "",
+        "## What is run",
+        "",
+        "The service as deployed: gunicorn with `gunicorn.conf.py` (2 gthread workers x 16 threads, access log on),",
+        f"{WORKERS} `python -m workers worker` processes, one `python -m workers clock`, PostgreSQL (a throwaway",
+        "`mg_bench_<random>` database, dropped at the end) and Redis database 12 (flushed before and after), and the",
+        "JoggAI sandbox (`python -m sandbox`) over HTTP with motions taking 1 s. `APP_ENV=production`, `LOG_LEVEL=WARNING`.",
+        f"The JoggAI window is scaled down to {RATE_LIMIT} POSTs per {RATE_WINDOW} s, in the sandbox and in",
+        "`JOGG_POST_RATE_LIMIT` alike, for every benchmark.",
+        "",
+        "The baseline (`bench/baseline_app.py`) runs under the same gunicorn config against the same PostgreSQL and",
+        "Redis and does the bare minimum per request: one INSERT into a table of its own and one RQ enqueue (nobody",
+        "consumes that queue), no validation, no auth, no signature check. Both `/v1/motions` and `/webhooks/jogg`",
+        "map to that.",
+        "",
+        "Between benchmarks the bench does housekeeping in SQL/Redis so leftovers do not load the next one: queued",
+        "motions are cancelled, and whatever the RQ workers have not drained after 20 s is dropped (the queue lists",
+        "deleted, outbox rows marked done). How much was left is in `results.json` (`*_left`).",
+        "",
+        "1. **Intake.** `wrk -t2 -c32 -d10s` POSTs the same valid motion (bearer key) to the service and to the",
+        "   baseline: throughput ratio = service req/s / baseline req/s. Then a fixed 100 req/s for 15 s from an",
+        "   open-loop generator (Python threads over keep-alive connections; request *i* is due at start + i/rate and its",
+        "   latency counts from that due time, so stalls are not hidden by coordinated omission).",
+        "2. **Webhook receipt.** The same with JoggAI webhooks: each request a fresh `generated_motion_success` event",
+        "   (unique `event_id`, correct `X-Webhook-Signature`) for a JoggAI motion the gateway does not know (so each",
+        "   is stored and its job parks it); 200 req/s open loop for 15 s.",
+        "3. **Notification latency.** 200 motions from a caller whose callback URL is a receiver in the bench process.",
+        "   The sandbox's webhook goes to a relay in the bench process that stamps its arrival and forwards the same",
+        "   bytes to `/webhooks/jogg`; latency = arrival of `motion.completed` at the receiver - arrival of the",
+        "   sandbox's webhook at the relay (one clock). It covers receipt, the jogg_event job (status check against",
+        "   the sandbox), the transition, the delivery job and the signed callback POST; it includes the relay's hop.",
+        "4. **Budget and fairness.** 300 motions from three callers (200/80/20), created at once. POST time = each",
+        "   motion's `submit_started_at`. Share used = POSTs / (L x (span / W + 1)) where span runs from the first to",
+        "   the last POST. 429s = the sandbox's `responses_429` counter over the run. Jain's index over POSTs per caller",
+        "   up to the first caller's last POST (while all three had work).",
+        "5. **Scale.** 1,000,000 motions (10 callers, 100,000 for the measured one, completed, created over the last",
+        "   14 h) added with `INSERT ... SELECT generate_series`, then `ANALYZE`. 1,000 sequential `GET /v1/motions/{id}`",
+        "   (random ids of that caller) and 500 `GET /v1/motions` (first page, default limit), one keep-alive",
+        "   connection. Sweep: the clock is stopped, 1,000 of the caller's motions are set `processing` with",
+        "   `next_poll_at` in the past, then a fresh process times `workers.jobs.enqueue_due_polls()` plus",
+        "   `workers.jobs.sweep()` in an app context (after one warm-up query). The webhook benchmark's parked",
+        "   events are set `ignored` first, as they are not what this measures.",
+        "6. **Memory.** RSS sampled every 0.5 s over the whole run (plus VmHWM at the end) for the gunicorn workers,",
+        "   the RQ worker processes and the children RQ forks per job.",
+        "",
+        "## Figures",
+        "",
+        "```json",
+        json.dumps(b, indent=2),
+        "```",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", default=",".join(ORDER), help="comma-separated subset of " + ",".join(ORDER))
+    args = parser.parse_args(argv)
+    chosen = [name for name in ORDER if name in args.only.split(",")]
+    ensure_wrk(log)
+    started = time.monotonic()
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() and chosen != ORDER else {}
+    benchmarks = dict(previous.get("benchmarks", {}))
+    errors = {}
+    stack = Stack(log)
+    try:
+        log("starting the stack")
+        stack.start()
+        for name in chosen:
+            t0 = time.monotonic()
+            try:
+                benchmarks[name] = importlib.import_module(f"bench.{name}").run(stack, log)
+                benchmarks[name]["seconds"] = round(time.monotonic() - t0, 1)
+                log(f"{name}: {json.dumps(benchmarks[name])}")
+            except Exception:  # noqa: BLE001 - one failed benchmark must not lose the others
+                errors[name] = traceback.format_exc()
+                log(f"{name} FAILED:\n{errors[name]}")
+    finally:
+        log("stopping the stack")
+        stack.stop()
+    results = {
+        "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "ran": chosen,
+        "machine": machine(),
+        "versions": versions(),
+        "benchmarks": benchmarks,
+        "errors": errors,
+    }
+    results["verdicts"] = verdicts(benchmarks)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    REPORT.write_text(report(results))
+    print(table(results["verdicts"]))
+    print(f"wall time {results['wall_seconds']} s; wrote {RESULTS.relative_to(ROOT)} and {REPORT.relative_to(ROOT)}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
