@@ -69,6 +69,9 @@ def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, job_
 def is_live(job: Job, connection: redis.Redis) -> bool:
     """Whether a job is waiting or really running (a started job whose worker died is not)."""
     status = job.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
+        # A worker killed after dequeuing leaves the job "queued" but in no queue: that one is lost.
+        return job.get_position() is not None
     if status != JobStatus.STARTED:
         return status in LIVE_STATUSES
     key = Worker.redis_worker_namespace_prefix + (job.worker_name or "")

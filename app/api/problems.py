@@ -2,6 +2,7 @@
 
 import logging
 
+import sqlalchemy.exc
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -48,12 +49,30 @@ def from_domain_error(error: DomainError) -> Response:
     return problem(status, error.title, error.detail, slug, **error.extra)
 
 
+def from_database_outage(error: Exception) -> Response:
+    """The database is unreachable: 503 with Retry-After, the caller may try again shortly."""
+    log.error("database unavailable: %s", error.__class__.__name__)
+    detail = "the database is unavailable; retry shortly"
+    return problem(503, "Service Unavailable", detail, "database-unavailable", {"Retry-After": "5"})
+
+
 def from_unexpected(error: Exception) -> Response:
     """Log an unhandled exception and answer a bare 500, never a stack trace."""
     if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
         return from_http_exception(error)
+    if is_database_outage(error):
+        return from_database_outage(error)
     log.exception("unhandled error", exc_info=error)
     return problem(500, "Internal Server Error", "the server failed to handle this request; it has been logged")
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """A lost or refused database connection, or a pool that cannot hand one out: not the caller's fault."""
+    if isinstance(error, sqlalchemy.exc.TimeoutError):
+        return True
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        return error.connection_invalidated or isinstance(error, sqlalchemy.exc.OperationalError)
+    return False
 
 
 def register(app: Flask) -> None:

@@ -79,3 +79,15 @@ def test_validation_problem_shape(client, auth):
     body = assert_problem(client.post("/v1/motions", json={**VALID, "model": "9"}, headers=auth), 422)
     assert body["errors"] == {"model": ["Must be one of: 1.0, 2.0, 2.0-Pro, 3.0."]}
     assert "model" in body["detail"]
+
+
+def test_database_outage_is_503_with_retry_after(settings, make_caller):
+    """With the database unreachable, requests get 503 problem+json with Retry-After, never 500."""
+    from devstack.redis import free_port
+
+    _, key = make_caller()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
+    app = create_app(settings.with_overrides(database_url=url))
+    resp = app.test_client().get("/v1/motions", headers={"Authorization": f"Bearer {key}"})
+    body = assert_problem(resp, 503)
+    assert resp.headers["Retry-After"] == "5" and "database" in body["detail"]

@@ -141,3 +141,17 @@ def test_sweep_job_purges_expired_idempotency_keys(client, auth, session, app):
         sweep()
         db.session.remove()
     assert session.scalars(select(IdempotencyKey.key)).all() == ["new"]
+
+
+def test_a_queued_job_no_queue_holds_is_replaced(client, auth, session, redis_client):
+    """A worker killed right after dequeuing leaves the job 'queued' but in no queue: a re-enqueue replaces it."""
+    from rq.job import Job
+
+    client.post("/v1/motions", json=VALID, headers=auth)
+    entry = session.scalars(select(OutboxEntry)).one()
+    queue = Queue(queues.DEFAULT, connection=redis_client)
+    queue.remove(entry.job_id)  # what a dequeue does; the job hash still says queued
+    assert Job.fetch(entry.job_id, connection=redis_client).get_status() == "queued"
+    assert not queues.is_live(Job.fetch(entry.job_id, connection=redis_client), redis_client)
+    queues.enqueue_entry(redis_client, entry.id, entry.kind)
+    assert queue.job_ids == [entry.job_id]
