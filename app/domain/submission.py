@@ -75,6 +75,12 @@ def _lock(session: Session, motion_id: str) -> Motion | None:
 def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, policy: Policy) -> str:
     """JoggAI took it: store its id and move the motion to processing."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    if motion.status != Status.QUEUED:  # its webhook was faster than our answer and adopted it already
+        if motion.jogg_motion_id != result.motion_id:
+            log.warning("motion %s is %s as %s, yet JoggAI also answered %s", motion_id, motion.status,
+                        motion.jogg_motion_id, result.motion_id)  # fmt: skip
+        session.commit()
+        return "already adopted"
     motion.jogg_motion_id = result.motion_id
     motion.avatar_id = result.avatar_id or motion.avatar_id
     motion.dispatched_at = motion.submission_uncertain_at = None
@@ -90,6 +96,9 @@ def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, poli
 def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy) -> str:
     """Decide by the kind of failure what happens to the motion and to submissions."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    if motion.status != Status.QUEUED or motion.jogg_motion_id:  # settled meanwhile (adopted by its webhook)
+        session.commit()
+        return "already settled"
     motion.dispatched_at = None
     if isinstance(exc, UnknownOutcome):
         return _mark_uncertain(session, motion, str(exc))

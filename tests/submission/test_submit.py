@@ -193,3 +193,27 @@ def test_cancel_is_refused_once_submission_began(make_motions, session, client, 
     session.commit()
     resp = client.post(f"/v1/motions/{motion_id}/cancel", headers={"Authorization": f"Bearer {key}"})
     assert resp.status_code == 409
+
+
+def test_a_late_answer_after_adoption_changes_nothing(make_motions, jogg_app, sandbox, session, in_app):
+    """If the webhook adopted the motion first, our late POST answer (success or timeout) leaves it as it is."""
+    from app.domain import submission
+    from app.extensions import db
+    from app.jogg import AddMotionResult, UnknownOutcome
+
+    _, (motion_id,) = make_motions(1)
+    motion = reload(session, motion_id)
+    from app.domain.transitions import transition
+    from app.models import Status
+    from app.models.types import utcnow
+
+    motion.submit_started_at, motion.jogg_motion_id = utcnow(), "jm-adopted"
+    transition(session, motion, Status.PROCESSING, "webhook", {"adopted": True})
+    session.commit()
+    policy = submission.Policy(max_attempts=5, retry_base=1, first_poll=120, probe_interval=60, window_seconds=60)
+    late = AddMotionResult("jm-adopted", "pending")
+    assert in_app(lambda: submission._on_accepted(db.session, motion_id, late, policy)) == "already adopted"
+    timeout = UnknownOutcome("read timed out")
+    assert in_app(lambda: submission._on_error(db.session, motion_id, timeout, policy)) == "already settled"
+    motion = reload(session, motion_id)
+    assert (motion.status, motion.submission_uncertain_at) == ("processing", None)
