@@ -1,0 +1,75 @@
+"""Write the results table of a chaos run into docs/RELIABILITY.md, between per-mode markers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SKELETON = """# Reliability: chaos runs
+
+Generated sections below are rewritten by `make chaos` / `python -m chaos [--short]`.
+
+<!-- chaos:full:begin -->
+<!-- chaos:full:end -->
+
+<!-- chaos:short:begin -->
+<!-- chaos:short:end -->
+"""
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def section(meta: dict, results: list) -> str:
+    plan = meta["plan"]
+    lines = [
+        f"### Latest {meta['mode']} run: {meta['date']}, commit `{meta['commit']}`, {meta['seconds']} s in all",
+        "",
+        f"Command: `{meta['command']}`. Plan: {plan.motions} motions per scenario from 3 callers over "
+        f"{plan.post_seconds:g} s; drain limit {plan.drain_timeout:g} s.",
+        "",
+        "| scenario | result | motions | faults injected | time to drain | duplicates | losses | exceptions (reason) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    details = []
+    for r in results:
+        v = r.verdict
+        if v is None:
+            lines.append(
+                f"| {r.key}: {_cell(r.title)} | **ERROR** | {r.motions} | {_cell('; '.join(r.faults))} "
+                f"| - | - | - | {_cell(r.error)} |"
+            )
+            continue
+        m = v.metrics
+        drain = f"{r.drain_seconds:.1f} s" if r.drain_seconds is not None else "did not drain"
+        dups = (f"{m['double_submissions']} double submissions; {m['callback_duplicates']} callback re-sends "
+                f"(de-duplicated by webhook-id)")  # fmt: skip
+        losses = f"{m['events_lost']} of {m['events']} callback events never received"
+        reasons: dict[str, int] = {}
+        for reason in v.exceptions.values():
+            reasons[reason] = reasons.get(reason, 0) + 1
+        exc = "; ".join(f"{n} × {reason}" for reason, n in reasons.items()) or "none"
+        result = "PASS" if r.passed else "**FAIL**"
+        lines.append(f"| {r.key}: {_cell(r.title)} | {result} | {r.motions} ({_cell(m['statuses'])}) | "
+                     f"{_cell('; '.join(r.faults))} | {drain} | {_cell(dups)} | {_cell(losses)} "
+                     f"| {_cell(exc)} |")  # fmt: skip
+        details.append(
+            f"- **{r.key}**: API answers {m['api_statuses']}; sandbox add_motion calls {m['add_motion_calls']}, "
+            f"created {m['jogg_created']}, 5xx {m['sandbox_5xx']}, hangs {m['sandbox_hangs']}, webhooks dropped "
+            f"{m['webhooks_dropped']} / duplicated {m['webhooks_duplicated']}; JoggAI events {m['jogg_events']}; "
+            f"deliveries {m['deliveries']}; orphaned RQ started-registry entries {m['orphan_started_entries']}; "
+            f"wall time {r.wall_seconds:.0f} s" + (f"; failures: {_cell(' / '.join(v.failures))}" if v.failures else "")
+        )
+    return "\n".join(lines + ["", *details, ""])
+
+
+def write_report(path: Path, meta: dict, results: list) -> None:
+    text = path.read_text() if path.exists() else SKELETON
+    mode = meta["mode"]
+    begin, end = f"<!-- chaos:{mode}:begin -->", f"<!-- chaos:{mode}:end -->"
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _m: f"{begin}\n{section(meta, results)}\n{end}", text)
+    path.write_text(text)
