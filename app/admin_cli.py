@@ -70,7 +70,7 @@ def jogg_status() -> None:
         status["key_valid"] = False
     except JoggError as exc:  # scrubbed of the key by the client
         status["error"] = str(exc)
-    account = accounts.load(db.session)
+    account = accounts.peek(db.session)
     status["registered_endpoint_id"] = account.webhook_endpoint_id
     status["submissions"] = accounts.describe(account, utcnow())
     db.session.commit()

@@ -29,8 +29,8 @@ def readyz():
 
 def _jogg_state() -> dict:
     """Whether submissions to JoggAI flow, and why not (shown, but never a reason to be unready)."""
-    state = account.describe(account.load(db.session), utcnow())
-    db.session.commit()
+    state = account.describe(account.peek(db.session), utcnow())
+    db.session.rollback()
     return state
 
 

@@ -64,10 +64,10 @@ class StateCollector:
         oldest = db.session.scalar(select(func.min(Motion.created_at)).where(Motion.status == Status.QUEUED))
         age = (utcnow() - oldest).total_seconds() if oldest else 0
         yield GaugeMetricFamily("mg_oldest_queued_motion_age_seconds", "Age of the oldest queued motion", value=age)
-        state = account.load(db.session)
+        state = account.peek(db.session)
         paused = GaugeMetricFamily("mg_submissions_paused", "1 while JoggAI submissions are paused", labels=["reason"])
         paused.add_metric([state.paused_reason or ""], 1 if state.paused_reason else 0)
-        db.session.commit()
+        db.session.rollback()
         yield paused
 
     def _from_redis(self):

@@ -28,6 +28,13 @@ def load(session: Session, lock: bool = False) -> JoggAccount:
     return session.scalars(stmt.with_for_update() if lock else stmt).one()
 
 
+def peek(session: Session) -> JoggAccount:
+    """The account row for reading only: no insert, no lock (an account never written is a fresh one)."""
+    return session.get(JoggAccount, ACCOUNT_ID, populate_existing=True) or JoggAccount(
+        id=ACCOUNT_ID, last_caller_served=0
+    )
+
+
 def blocked_by(account: JoggAccount, now: datetime) -> str | None:
     """Why no POST may go now (a pause reason or cooling_down), or None."""
     if account.paused_reason:

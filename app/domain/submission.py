@@ -51,7 +51,7 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
         return "skipped"
     if motion.submit_started_at is not None:
         return _mark_uncertain(session, motion, "an earlier attempt was interrupted after it may have reached JoggAI")
-    if accounts.blocked_by(accounts.load(session), utcnow()) or not budget.try_acquire():
+    if accounts.blocked_by(accounts.peek(session), utcnow()) or not budget.try_acquire():
         motion.dispatched_at = None
         session.commit()
         return "deferred"

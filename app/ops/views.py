@@ -50,7 +50,7 @@ def _current_snapshot() -> dict:
     """Gather the snapshot now; the request ends its (read-mostly) transaction."""
     extensions = current_app.extensions
     data = snapshot(db.session, extensions["redis"], extensions["post_budget"], utcnow())
-    db.session.commit()  # account.load() may have created the account row
+    db.session.rollback()  # read only: end the transaction
     return data
 
 
