@@ -7,7 +7,6 @@ import uuid
 import pytest
 import redis
 from flask_migrate import upgrade
-from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ os.environ["APP_ENV"] = "test"
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mg-metrics-")
 pytest_plugins = ["tests.jogg_fixtures"]
 
-from app import create_app, queues  # noqa: E402
+from app import create_app  # noqa: E402
 from app.config import load_settings, normalise_database_url  # noqa: E402
 from app.domain import callers  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -138,10 +137,6 @@ def auth(make_caller):
 @pytest.fixture
 def run_jobs(app):
     """Run every queued job with a real RQ worker (in-process), until the queues are empty."""
+    from tests.jogg_fixtures import work_off
 
-    def run() -> None:
-        connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
-        with app.app_context():
-            SimpleWorker(list(queues.ALL_QUEUES), connection=connection).work(burst=True)
-
-    return run
+    return lambda: work_off(app)

@@ -169,16 +169,18 @@ def wait_until(check: Callable, timeout: float = 30.0, interval: float = 0.1):
     pytest.fail(f"condition not met within {timeout} s")
 
 
-@pytest.fixture
-def run_jogg_jobs(jogg_app):
-    """Run every queued job with a real RQ worker inside the sandbox-wired app."""
+def work_off(app) -> None:
+    """Run every queued job with a real RQ worker (in-process) inside this app, until the queues are empty."""
     from rq import SimpleWorker
 
     from app import queues
 
-    def run() -> None:
-        connection = queues.connect(jogg_app.config["SETTINGS"].redis_url, socket_timeout=None)
-        with jogg_app.app_context():
-            SimpleWorker(list(queues.ALL_QUEUES), connection=connection).work(burst=True)
+    connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
+    with app.app_context():
+        SimpleWorker(list(queues.ALL_QUEUES), connection=connection).work(burst=True)
 
-    return run
+
+@pytest.fixture
+def run_jogg_jobs(jogg_app):
+    """Run every queued job inside the sandbox-wired app."""
+    return lambda: work_off(jogg_app)
