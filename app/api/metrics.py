@@ -12,6 +12,7 @@ from app.domain import account
 from app.extensions import db
 from app.models import Motion, Status
 from app.models.types import utcnow
+from app.ops.snapshot import oldest_queued
 
 blp = Blueprint("metrics", __name__)
 
@@ -61,8 +62,8 @@ class StateCollector:
         for status in Status:
             by_status.add_metric([status.value], counts.get(status.value, 0))
         yield by_status
-        oldest = db.session.scalar(select(func.min(Motion.created_at)).where(Motion.status == Status.QUEUED))
-        age = (utcnow() - oldest).total_seconds() if oldest else 0
+        oldest = oldest_queued(db.session, utcnow())
+        age = oldest["age_seconds"] if oldest else 0
         yield GaugeMetricFamily("mg_oldest_queued_motion_age_seconds", "Age of the oldest queued motion", value=age)
         state = account.peek(db.session)
         paused = GaugeMetricFamily("mg_submissions_paused", "1 while JoggAI submissions are paused", labels=["reason"])
