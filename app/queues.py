@@ -3,6 +3,7 @@
 import logging
 import os
 import socket
+from collections import defaultdict
 
 import redis
 from flask import Flask, current_app, has_app_context
@@ -13,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app import logs
+from app.domain import outbox
 from app.models import Delivery, OutboxEntry
 from app.models.types import utcnow
 
@@ -31,6 +33,9 @@ OUTBOX_JOB = "workers.jobs.run_outbox_entry"
 SUBMIT_JOB = "workers.jobs.submit_motion"
 POLL_JOB = "workers.jobs.poll_motion"
 DELIVER_JOB = "workers.jobs.deliver"
+DISPATCH_JOB = "workers.jobs.dispatch_now"
+NUDGE_LOCK = "motion-gateway:dispatch-nudge"
+NUDGE_HOLD_MS = 1000  # a lost nudge job blocks new nudges this long at most; the clock dispatches meanwhile
 DELIVERY = "delivery"
 WORKER_TTL = 60  # seconds without a heartbeat after which a worker counts as dead
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -94,21 +99,48 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def enqueue_entry(connection: redis.Redis, entry_id: int, kind: str) -> None:
-    """Put one outbox entry's job on its queue."""
-    enqueue_unique(connection, QUEUE_FOR_KIND.get(kind, DEFAULT), OUTBOX_JOB, f"outbox-{entry_id}", entry_id)
+def enqueue_entries(connection: redis.Redis, entries: list[tuple[int, str]]) -> None:
+    """Put outbox entries' jobs, given as (id, kind), on their queues."""
+    by_queue: dict[str, list[tuple[str, tuple]]] = defaultdict(list)
+    for entry_id, kind in entries:
+        by_queue[QUEUE_FOR_KIND.get(kind, DEFAULT)].append((f"outbox-{entry_id}", (entry_id,)))
+    for queue_name, jobs in by_queue.items():
+        enqueue_unique_many(connection, queue_name, OUTBOX_JOB, jobs)
+
+
+def enqueue_unique_many(connection: redis.Redis, queue_name: str, function: str, jobs: list[tuple[str, tuple]]) -> None:
+    """enqueue_unique for many (job id, args) pairs at once: a few round trips instead of several per job."""
+    if not jobs:
+        return
+    queue = Queue(queue_name, connection=connection)
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id, _args in jobs:
+            pipe.exists(Job.key_for(job_id))
+        taken = pipe.execute()
+    fresh = [job for job, exists in zip(jobs, taken, strict=True) if not exists]
+    existing = [job for job, exists in zip(jobs, taken, strict=True) if exists]
+    waiting = set(queue.get_job_ids()) if existing else set()
+    for job_id, args in existing:
+        if job_id not in waiting:  # not simply waiting in the queue: check whether it is alive
+            enqueue_unique(connection, queue_name, function, job_id, *args)
+    if not fresh:
+        return
+    meta = {"request_id": logs.current("request_id")}
+    queue.enqueue_many([
+        Queue.prepare_data(function, args=args, job_id=job_id, timeout=JOB_TIMEOUT, failure_ttl=FAILURE_TTL,
+                           result_ttl=0, meta=meta)
+        for job_id, args in fresh
+    ])  # fmt: skip
 
 
 def enqueue_submissions(connection: redis.Redis, motion_ids: list[str]) -> None:
     """One submit job per dispatched motion, on the JoggAI queue."""
-    for motion_id in motion_ids:
-        enqueue_unique(connection, JOGG, SUBMIT_JOB, f"submit-{motion_id}", motion_id)
+    enqueue_unique_many(connection, JOGG, SUBMIT_JOB, [(f"submit-{m}", (m,)) for m in motion_ids])
 
 
 def enqueue_polls(connection: redis.Redis, motion_ids: list[str]) -> None:
     """One status-check job per due motion; a poll already waiting is not doubled."""
-    for motion_id in motion_ids:
-        enqueue_unique(connection, DEFAULT, POLL_JOB, f"poll-{motion_id}", motion_id)
+    enqueue_unique_many(connection, DEFAULT, POLL_JOB, [(f"poll-{m}", (m,)) for m in motion_ids])
 
 
 def enqueue_after_commit(entries: list[tuple[int, str]]) -> None:
@@ -117,19 +149,15 @@ def enqueue_after_commit(entries: list[tuple[int, str]]) -> None:
         return
     connection = current_app.extensions["redis"]
     try:
-        for entry_id, kind in entries:
-            if kind == DELIVERY:
-                enqueue_deliveries(connection, [entry_id])
-            else:
-                enqueue_entry(connection, entry_id, kind)
+        enqueue_deliveries(connection, [entry_id for entry_id, kind in entries if kind == DELIVERY])
+        enqueue_entries(connection, [(entry_id, kind) for entry_id, kind in entries if kind != DELIVERY])
     except redis.RedisError as exc:
         log.warning("enqueue failed, the sweep will pick the work up: %s", exc.__class__.__name__)
 
 
 def enqueue_deliveries(connection: redis.Redis, delivery_ids: list[int]) -> None:
     """One callback job per due delivery, on the callbacks queue."""
-    for delivery_id in delivery_ids:
-        enqueue_unique(connection, CALLBACKS, DELIVER_JOB, f"deliver-{delivery_id}", delivery_id)
+    enqueue_unique_many(connection, CALLBACKS, DELIVER_JOB, [(f"deliver-{d}", (d,)) for d in delivery_ids])
 
 
 @event.listens_for(Session, "after_flush")
@@ -143,13 +171,35 @@ def _collect_new_entries(session: Session, _flush_context) -> None:
             pending.append((obj.id, DELIVERY))
 
 
+def nudge_dispatch(connection: redis.Redis) -> None:
+    """Enqueue one dispatch job unless one is already waiting (many new motions share one nudge)."""
+    if connection.set(NUDGE_LOCK, 1, nx=True, px=NUDGE_HOLD_MS):
+        Queue(DEFAULT, connection=connection).enqueue_call(
+            DISPATCH_JOB, timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=FAILURE_TTL,
+            meta={"request_id": logs.current("request_id")},
+        )  # fmt: skip
+
+
+def nudge_after_commit() -> None:
+    """Send the dispatch nudge a committed transaction asked for; a Redis failure only delays dispatch."""
+    if not has_app_context():
+        return
+    try:
+        nudge_dispatch(current_app.extensions["redis"])
+    except redis.RedisError as exc:
+        log.warning("dispatch nudge failed, the clock will dispatch: %s", exc.__class__.__name__)
+
+
 @event.listens_for(Session, "after_commit")
 def _enqueue_collected(session: Session) -> None:
     """Hand the remembered rows to RQ now that they are committed."""
     enqueue_after_commit(session.info.pop(PENDING_KEY, []))
+    if session.info.pop(outbox.NUDGE_KEY, False):
+        nudge_after_commit()
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_collected(session: Session) -> None:
     """Rolled-back rows are not work."""
     session.info.pop(PENDING_KEY, None)
+    session.info.pop(outbox.NUDGE_KEY, None)

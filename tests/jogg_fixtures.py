@@ -171,13 +171,12 @@ def wait_until(check: Callable, timeout: float = 30.0, interval: float = 0.1):
 
 def work_off(app) -> None:
     """Run every queued job with a real RQ worker (in-process) inside this app, until the queues are empty."""
-    from rq import SimpleWorker
-
     from app import queues
+    from workers.worker import GatewayWorker
 
     connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
     with app.app_context():
-        SimpleWorker(list(queues.ALL_QUEUES), connection=connection).work(burst=True)
+        GatewayWorker(list(queues.ALL_QUEUES), connection=connection).work(burst=True)
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ import logging
 import time
 
 import redis
-from rq import Worker
 
 from app import create_app, queues
 from app.logs import configure_logging
 from workers.clock import Clock
+from workers.worker import GatewayWorker
 
 log = logging.getLogger("workers")
 
@@ -28,11 +28,12 @@ def wait_for_redis(connection: redis.Redis, seconds: float = 60.0) -> None:
 
 
 def run_worker(app, burst: bool, queue_names: list[str]) -> None:
-    """Serve jobs from the queues; the app is built once, before each job's fork."""
+    """Serve jobs from the queues inside this process, with one app built at start-up."""
     connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
     wait_for_redis(connection)
     with app.app_context():
-        Worker(queue_names, connection=connection).work(burst=burst, logging_level=app.config["SETTINGS"].log_level)
+        worker = GatewayWorker(queue_names, connection=connection)
+        worker.work(burst=burst, logging_level=app.config["SETTINGS"].log_level)
 
 
 def main(argv: list[str] | None = None) -> None:

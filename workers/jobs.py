@@ -72,6 +72,13 @@ def submit_motion(motion_id: str) -> str:
     return outcome
 
 
+@traced
+def dispatch_now() -> list[str]:
+    """A nudged dispatch: new motions ask for one so they need not wait for the clock's next tick."""
+    current_app.extensions["redis"].delete(queues.NUDGE_LOCK)  # motions accepted from now on may nudge again
+    return dispatch()
+
+
 def dispatch(_motion_id: str | None = None, _payload: dict | None = None) -> list[str]:
     """Hand free POST slots to queued motions and enqueue their submit jobs after the commit."""
     free = services.post_budget().free_slots()

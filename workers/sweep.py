@@ -28,8 +28,7 @@ def requeue_stale_outbox(session: Session, connection: redis.Redis, stale_after:
         .limit(BATCH)
     ).all()
     session.rollback()
-    for entry_id, kind in rows:
-        queues.enqueue_entry(connection, entry_id, kind)
+    queues.enqueue_entries(connection, [(entry_id, kind) for entry_id, kind in rows])
     if rows:
         log.info("sweep re-enqueued %d outbox entries", len(rows))
     return len(rows)

@@ -42,7 +42,7 @@ def requeue(session: Session, motion_id: str, reason: str) -> Motion:
     motion = _load(session, motion_id, lock=True)
     if motion.status == Status.QUEUED and motion.submission_uncertain_at is not None:
         motion.submission_uncertain_at = motion.submit_started_at = motion.dispatched_at = None
-        outbox.record(session, outbox.DISPATCH, motion_id=motion.id)
+        outbox.nudge_dispatch(session)
         detail = {"action": "released an uncertain submission for resubmission", "reason": reason}
         session.add(MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED,
                                 source=SOURCE, detail=detail))  # fmt: skip

@@ -20,8 +20,6 @@ ALLOWED: dict[Status | None, frozenset[Status]] = {
 # failed -> queued is a retry, which only a person may ask for.
 EXPLICIT_ONLY = {(Status.FAILED, Status.QUEUED): frozenset({"api", "operator"})}
 
-FOLLOW_UPS: dict[Status, tuple[str, ...]] = {Status.QUEUED: (outbox.DISPATCH,)}
-
 
 def can_move(current: Status | None, target: Status, source: str) -> bool:
     """Whether the state machine allows this move from this source."""
@@ -51,8 +49,8 @@ def transition(session, motion: Motion, target: Status, source: str, detail: dic
     )
     session.add(event)
     notification_events.record(session, motion, target)
-    for kind in FOLLOW_UPS.get(target, ()):
-        outbox.record(session, kind, motion_id=motion.id)
+    if target is Status.QUEUED:
+        outbox.nudge_dispatch(session)
     return event
 
 

@@ -3,11 +3,13 @@
 import json
 
 import pytest
+from rq import Queue
 from sqlalchemy import select
 
+from app import queues
 from app.domain import operator
 from app.domain.errors import IllegalTransition, NotFound
-from app.models import Delivery, DeliveryAttempt, JoggEvent, Motion, MotionEvent, NotificationEvent, OutboxEntry, Status
+from app.models import Delivery, DeliveryAttempt, JoggEvent, Motion, MotionEvent, NotificationEvent, Status
 from app.models.types import utcnow
 
 
@@ -69,14 +71,14 @@ def test_requeue_refuses_anything_but_failed_or_uncertain(session, motion_in, st
     assert len(history(session, motion.id)) == events_before
 
 
-def test_requeue_releases_an_uncertain_submission(session, motion_in):
+def test_requeue_releases_an_uncertain_submission(app, session, motion_in, redis_client):
     """A queued motion in doubt is released for resubmission: flags cleared, an operator note, a dispatch nudge."""
     motion = motion_in(Status.QUEUED)
     motion.submit_started_at = motion.submission_uncertain_at = motion.dispatched_at = utcnow()
     session.commit()
-    outbox_before = session.scalar(select(OutboxEntry.id).order_by(OutboxEntry.id.desc()).limit(1))
     operator.requeue(session, motion.id, "checked with JoggAI: never arrived")
-    session.commit()
+    with app.app_context():  # the nudge goes out through the app's Redis once committed
+        session.commit()
     released = reload(session, motion.id)
     assert released.status == Status.QUEUED
     assert released.submission_uncertain_at is None and released.submit_started_at is None
@@ -84,7 +86,7 @@ def test_requeue_releases_an_uncertain_submission(session, motion_in):
     note = history(session, motion.id)[-1]
     assert (note.from_status, note.to_status, note.source) == ("queued", "queued", "operator")
     assert note.detail["reason"] == "checked with JoggAI: never arrived"
-    assert session.scalars(select(OutboxEntry.kind).where(OutboxEntry.id > outbox_before)).all() == ["dispatch"]
+    assert [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs] == [queues.DISPATCH_JOB]
 
 
 @pytest.mark.parametrize("status", [Status.QUEUED, Status.PROCESSING])

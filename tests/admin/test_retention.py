@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select
 
 from app.domain import retention
 from app.models import (
@@ -68,6 +68,9 @@ def test_purge_takes_old_finished_motions_with_everything_of_theirs(session, mot
     """Old completed, failed and cancelled motions go with their events, deliveries, attempts and outbox rows."""
     doomed = [motion_in(status, age=OLD) for status in (Status.COMPLETED, Status.FAILED, Status.CANCELLED)]
     attempt(session, doomed[0], timedelta(0))  # fresh itself, but its motion is going
+    for motion in doomed:
+        session.add(OutboxEntry(kind="jogg_event", motion_id=motion.id, due_at=utcnow() - OLD, done_at=utcnow() - OLD))
+    session.commit()
     ids = [motion.id for motion in doomed]
     counts = retention.purge(session, KEEP)
     assert counts["motions"] == 3 and counts["delivery_attempts"] == 1
@@ -95,9 +98,9 @@ def test_purge_takes_expired_records_of_live_motions(session, motion_in):
     live = motion_in(Status.PROCESSING, age=OLD)
     live_id, caller_id = live.id, live.caller_id
     old, now = utcnow() - OLD, utcnow()
-    session.execute(update(OutboxEntry).where(OutboxEntry.motion_id == live_id).values(done_at=old))
     session.add_all(
         [
+            OutboxEntry(kind="jogg_event", motion_id=live_id, due_at=old, done_at=old),  # done long ago: goes
             OutboxEntry(kind="dispatch", motion_id=live_id, due_at=old),  # never done: stays
             OutboxEntry(kind="dispatch", motion_id=live_id, done_at=now),  # done recently: stays
             JoggEvent(event="x", event_id="old", raw_body=b"{}", received_at=old),

@@ -3,8 +3,10 @@
 import itertools
 
 import pytest
+from rq import Queue
 from sqlalchemy import func, select
 
+from app import queues
 from app.domain.errors import IllegalTransition
 from app.domain.transitions import ALLOWED, SOURCES, can_move, transition
 from app.models import Motion, MotionEvent, OutboxEntry, Status
@@ -95,14 +97,16 @@ def test_unknown_source_is_a_bug(session, caller_id):
         transition(session, motion, Status.CANCELLED, "cron")
 
 
-def test_queueing_records_dispatch_work(session, caller_id):
-    """Reaching queued adds a dispatch outbox row in the same transaction."""
+def test_queueing_asks_for_a_dispatch_after_commit(app, session, caller_id, redis_client):
+    """Reaching queued writes no outbox row (the motion is the record) but nudges a dispatch once committed."""
     motion = motion_in(session, caller_id, None)
     session.add(motion)
     transition(session, motion, Status.QUEUED, "api")
-    session.commit()
-    entry = session.scalars(select(OutboxEntry)).one()
-    assert (entry.kind, entry.motion_id, entry.done_at) == ("dispatch", motion.id, None)
+    assert Queue(queues.DEFAULT, connection=redis_client).count == 0
+    with app.app_context():  # the nudge goes out through the app's Redis once committed
+        session.commit()
+    assert session.scalars(select(OutboxEntry)).all() == []
+    assert [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs] == [queues.DISPATCH_JOB]
 
 
 def test_terminal_timestamps(session, caller_id):

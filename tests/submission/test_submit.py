@@ -42,12 +42,12 @@ def test_queued_motion_goes_to_processing(client, auth, jogg_app, sandbox, sessi
     assert events[-1].detail["jogg_motion_id"] == motion.jogg_motion_id
 
 
-def test_new_motion_triggers_dispatch_through_the_outbox(client, auth, jogg_app, sandbox, session, run_jobs):
-    """The outbox job of a new motion runs the dispatcher, so no clock tick is needed to submit it."""
+def test_new_motion_nudges_a_dispatch(client, auth, jogg_app, sandbox, session, run_jobs):
+    """A new motion's dispatch nudge runs the dispatcher, so no clock tick is needed to submit it."""
     jogg_client = jogg_app.test_client()
     body = {"image_url": "https://i.example.com/a.png", "name": "nudged", "voice_id": "v", "model": "2.0"}
     motion_id = jogg_client.post("/v1/motions", json=body, headers=auth).get_json()["id"]
-    run_jobs()  # the outbox job dispatches and enqueues the submit job
+    run_jobs()  # the nudged dispatch job enqueues the submit job
     run_jobs()
     assert reload(session, motion_id).status == "processing"
 
