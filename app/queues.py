@@ -160,6 +160,11 @@ def enqueue_deliveries(connection: redis.Redis, delivery_ids: list[int]) -> None
     enqueue_unique_many(connection, CALLBACKS, DELIVER_JOB, [(f"deliver-{d}", (d,)) for d in delivery_ids])
 
 
+def enqueue_deliveries_on_commit(session: Session, delivery_ids: list[int]) -> None:
+    """Enqueue these existing deliveries once the session's transaction commits."""
+    session.info.setdefault(PENDING_KEY, []).extend((delivery_id, DELIVERY) for delivery_id in delivery_ids)
+
+
 @event.listens_for(Session, "after_flush")
 def _collect_new_entries(session: Session, _flush_context) -> None:
     """Remember outbox rows and deliveries inserted in this transaction."""

@@ -217,7 +217,7 @@ class Stack:
             CALLBACK_ALLOWED_NETWORKS="127.0.0.0/8,::1",
             JOGG_POST_RATE_LIMIT=f"{RATE_LIMIT} per {RATE_WINDOW} seconds",
             PROMETHEUS_MULTIPROC_DIR=str(self.tmp / "prom"),
-            LOG_LEVEL="WARNING",
+            LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             PYTHONUNBUFFERED="1",
         )

@@ -2,6 +2,8 @@
 
 import functools
 import logging
+import time
+from datetime import timedelta
 
 from flask import current_app
 from rq import get_current_job
@@ -14,9 +16,12 @@ from app.extensions import db
 from app.models import OutboxEntry
 from app.models.types import utcnow
 from app.notifications import delivery
-from app.notifications.http import hash_url, http_session
+from app.notifications.http import http_session
+from app.notifications.url_turns import UrlTurn
 
 log = logging.getLogger(__name__)
+
+DRAIN_LIMIT, DRAIN_SECONDS = 200, 30.0
 
 
 def traced(job_function):
@@ -115,23 +120,59 @@ def enqueue_due_polls() -> int:
 
 @traced
 def deliver(delivery_id: int) -> str:
-    """Make one attempt at a callback; one attempt per URL at a time, so a slow URL holds up only itself."""
-    settings = current_app.config["SETTINGS"]
-    prepared = delivery.prepare(db.session, delivery_id, settings.callback_allowed_networks, utcnow())
-    if isinstance(prepared, str):
-        return prepared
-    connection = current_app.extensions["redis"]
-    lock = connection.lock(f"motion-gateway:callback-url:{hash_url(prepared.url)}", timeout=delivery.TOTAL_TIMEOUT + 15)
-    if not lock.acquire(blocking=False):
+    """Make one attempt at a callback; one sender per URL at a time, so a slow URL holds up only itself.
+
+    Whoever holds a URL's turn also sends the deliveries other jobs left waiting for it (up to
+    DRAIN_LIMIT, within DRAIN_SECONDS), so a busy URL gets its callbacks back to back instead of each
+    waiting for a retry tick.
+    """
+    url = delivery.due_url(db.session, delivery_id, utcnow())
+    if url is None:
+        return "skipped: not pending or not due"
+    turn = UrlTurn(current_app.extensions["redis"], url)
+    if not turn.take(delivery_id):
         return delivery.defer(db.session, delivery_id, utcnow())
-    try:
-        answer = delivery.post(http_session(), prepared)
+    try:  # checked again under the turn: the URL's last sender may have sent this one meanwhile
+        prepared = _prepare_delivery(delivery_id)
+        outcome = prepared if isinstance(prepared, str) else _attempt(prepared)
+        _drain(turn, url, time.monotonic() + DRAIN_SECONDS)
     finally:
-        lock.release()
-    outcome = delivery.record(db.session, delivery_id, answer, settings.callback_retry_schedule, utcnow())
-    metrics.DELIVERIES.labels(outcome, str(delivery.attempt_number(db.session, delivery_id))).inc()
-    log.info("delivery %s: %s", delivery_id, outcome, extra={"delivery_id": delivery_id})
+        turn.release()
     return outcome
+
+
+def _prepare_delivery(delivery_id: int, early: float = 0.0) -> delivery.Prepared | str:
+    """Check a delivery can go now (or within `early` seconds) and sign it."""
+    allowed = current_app.config["SETTINGS"].callback_allowed_networks
+    return delivery.prepare(db.session, delivery_id, allowed, utcnow(), early=timedelta(seconds=early))
+
+
+def _attempt(prepared: delivery.Prepared) -> str:
+    """POST one prepared delivery and record the attempt."""
+    answer = delivery.post(http_session(), prepared)
+    schedule = current_app.config["SETTINGS"].callback_retry_schedule
+    outcome = delivery.record(db.session, prepared.delivery_id, answer, schedule, utcnow())
+    metrics.DELIVERIES.labels(outcome, str(delivery.attempt_number(db.session, prepared.delivery_id))).inc()
+    log.info("delivery %s: %s", prepared.delivery_id, outcome, extra={"delivery_id": prepared.delivery_id})
+    return outcome
+
+
+def _drain(turn: UrlTurn, url: str, deadline: float) -> None:
+    """Send what waits for this URL while holding its turn (a deferred delivery may go up to 1 s early)."""
+    for _ in range(DRAIN_LIMIT):
+        waiting = turn.next_waiting()
+        if waiting is None or time.monotonic() > deadline:
+            if waiting is not None:
+                queues.enqueue_deliveries(current_app.extensions["redis"], [waiting])
+            return
+        prepared = _prepare_delivery(waiting, early=delivery.DEFER_SECONDS)
+        if isinstance(prepared, str):
+            continue
+        if prepared.url != url:  # not ours after all: let its own job send it
+            queues.enqueue_deliveries(current_app.extensions["redis"], [waiting])
+            continue
+        turn.renew()
+        _attempt(prepared)
 
 
 def enqueue_due_deliveries() -> int:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from app import logs
+from app import logs, queues
 from app.models import CallbackEndpoint, Caller, Delivery, DeliveryAttempt, DeliveryStatus
 from app.models.types import utcnow
 from app.notifications import signing
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT, TOTAL_TIMEOUT = 5.0, 15.0
 BODY_KEPT = 20 * 1024
 DISABLE_AFTER = timedelta(days=5)
+DEFER_SECONDS = 1.0  # a delivery whose URL is busy waits this long for the clock, unless the URL's sender takes it
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,27 @@ class Prepared:
     headers: dict
 
 
-def prepare(session: Session, delivery_id: int, allowed: tuple[str, ...], now: datetime) -> Prepared | str:
-    """Check a due delivery can go now; returns what to send, or why not (and records that)."""
+def due_url(session: Session, delivery_id: int, now: datetime) -> str | None:
+    """The URL of a pending delivery that is due, else None (a cheap look before taking the URL's turn)."""
+    row = session.execute(
+        select(Delivery.url).where(
+            Delivery.id == delivery_id,
+            Delivery.status == DeliveryStatus.PENDING,
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        )
+    ).first()
+    session.rollback()
+    return row[0] if row else None
+
+
+def prepare(
+    session: Session, delivery_id: int, allowed: tuple[str, ...], now: datetime, early: timedelta = timedelta(0)
+) -> Prepared | str:
+    """Check a delivery due by `now + early` can go now; returns what to send, or why not (and records that)."""
     delivery = session.get(Delivery, delivery_id, populate_existing=True)
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return "skipped"
-    if delivery.next_attempt_at and delivery.next_attempt_at > now:
+    if delivery.next_attempt_at and delivery.next_attempt_at > now + early:
         return "not due"
     endpoint = endpoint_for(session, delivery.caller_id, delivery.url)
     if endpoint.disabled_at:
@@ -132,11 +148,13 @@ def record(session: Session, delivery_id: int, answer: Answer, schedule: tuple[i
 
 
 def defer(session: Session, delivery_id: int, now: datetime) -> str:
-    """Another attempt to the same URL is under way: try again in a second, without counting an attempt."""
+    """Another attempt to the same URL is under way: its sender takes this one next, or the clock in a second."""
+    later = now + timedelta(seconds=DEFER_SECONDS)
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
-        .values(next_attempt_at=now + timedelta(seconds=1))
+        .where(or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at < later))  # never brings one forward
+        .values(next_attempt_at=later)
     )
     session.commit()
     return "deferred: URL busy"
@@ -188,18 +206,19 @@ def _earlier_pending(session: Session, delivery: Delivery) -> Delivery | None:
 
 
 def _wake_next(session: Session, delivery: Delivery, now: datetime) -> None:
-    """The next event of the same motion need not wait any longer."""
-    session.execute(
-        update(Delivery)
-        .where(
+    """The next events of the same motion need not wait any longer: due now, enqueued once committed."""
+    waiting = session.scalars(
+        select(Delivery.id).where(
             Delivery.motion_id == delivery.motion_id,
             Delivery.url == delivery.url,
             Delivery.status == DeliveryStatus.PENDING,
             Delivery.sequence > delivery.sequence,
             Delivery.attempts == 0,
         )
-        .values(next_attempt_at=now)
-    )
+    ).all()
+    if waiting:
+        session.execute(update(Delivery).where(Delivery.id.in_(waiting)).values(next_attempt_at=now))
+        queues.enqueue_deliveries_on_commit(session, waiting)
 
 
 def _finish(session: Session, delivery: Delivery, status: str, error: str | None, commit: bool = True) -> str:

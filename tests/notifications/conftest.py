@@ -1,7 +1,6 @@
 """Fixtures for callback tests: an app with a short retry schedule, motions to move, receivers to call."""
 
 import pytest
-from rq import SimpleWorker
 
 from app import create_app, queues
 from app.domain.motions import create_motion
@@ -9,6 +8,7 @@ from app.domain.transitions import transition
 from app.extensions import db
 from app.models import Caller, Motion, Status
 from workers import jobs
+from workers.worker import GatewayWorker
 
 FAST_SCHEDULE = (0, 1, 1, 1)  # four attempts, about a second apart
 
@@ -31,7 +31,7 @@ def deliver_due(notify_app):
         with notify_app.app_context():
             due = jobs.enqueue_due_deliveries()
             connection = queues.connect(notify_app.config["SETTINGS"].redis_url, socket_timeout=None)
-            SimpleWorker([queues.CALLBACKS], connection=connection).work(burst=True)
+            GatewayWorker([queues.CALLBACKS], connection=connection).work(burst=True)
             db.session.remove()
         return due
 

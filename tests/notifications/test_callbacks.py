@@ -185,6 +185,69 @@ def test_a_hanging_receiver_does_not_delay_another(motion_with_callback, move, n
             workers.stop_all()
 
 
+def test_the_urls_sender_sends_what_waits_for_it(httpserver, motion_with_callback, move, notify_app, session):
+    """A delivery that finds its URL busy waits in Redis; the URL's next sender sends it before letting go."""
+    from app.extensions import db
+    from app.notifications.url_turns import UrlTurn
+    from workers import jobs
+
+    receiver = Receiver(httpserver)
+    first, second = motion_with_callback(receiver.url), motion_with_callback(receiver.url)
+    move(first, Status.CANCELLED)
+    move(second, Status.CANCELLED)
+    ids = {m: session.scalars(select(Delivery.id).where(Delivery.motion_id == m)).one() for m in (first, second)}
+    with notify_app.app_context():
+        busy = UrlTurn(notify_app.extensions["redis"], receiver.url)
+        assert busy.take(0)  # another worker is sending to this URL
+        assert jobs.deliver(ids[first]).startswith("deferred")
+        assert receiver.received == []
+        busy.release()
+        assert jobs.deliver(ids[second]) == "delivered"  # and, before letting the URL go, the first one
+        db.session.remove()
+    assert sorted(b["data"]["id"] for b in receiver.bodies()) == sorted([first, second])
+    statuses = session.scalars(select(Delivery.status).execution_options(populate_existing=True)).all()
+    assert statuses == ["delivered", "delivered"]
+
+
+def test_a_job_for_a_delivery_already_sent_sends_nothing(httpserver, motion_with_callback, move, notify_app, session):
+    """A second job for a delivered callback (a clock re-enqueue racing the URL's sender) is a no-op."""
+    from app.extensions import db
+    from workers import jobs
+
+    receiver = Receiver(httpserver)
+    motion_id = motion_with_callback(receiver.url)
+    move(motion_id, Status.CANCELLED)
+    delivery_id = session.scalars(select(Delivery.id).where(Delivery.motion_id == motion_id)).one()
+    with notify_app.app_context():
+        assert jobs.deliver(delivery_id) == "delivered"
+        assert jobs.deliver(delivery_id).startswith("skipped")
+        db.session.remove()
+    assert len(receiver.received) == 1
+
+
+def test_the_next_event_is_enqueued_once_the_earlier_one_is_delivered(
+    httpserver, motion_with_callback, move, notify_app, session, redis_client
+):
+    """motion.completed waiting for motion.processing is enqueued as soon as processing is delivered."""
+    from rq import Queue
+
+    from app import queues
+    from app.extensions import db
+    from workers import jobs
+
+    receiver = Receiver(httpserver)
+    motion_id = motion_with_callback(receiver.url)
+    move(motion_id, Status.PROCESSING, Status.COMPLETED)
+    processing, completed = session.scalars(
+        select(Delivery.id).where(Delivery.motion_id == motion_id).order_by(Delivery.sequence)
+    ).all()
+    with notify_app.app_context():
+        assert jobs.deliver(completed) == "waiting for an earlier event"
+        assert jobs.deliver(processing) == "delivered"
+        db.session.remove()
+    assert Queue(queues.CALLBACKS, connection=redis_client).job_ids == [f"deliver-{completed}"]
+
+
 def test_redelivery_sends_the_same_event_again(httpserver, motion_with_callback, move, deliver_due, session, client):
     """POST /v1/deliveries/{id}/redeliver: 202, and the receiver gets the same webhook-id once more."""
     receiver = Receiver(httpserver)

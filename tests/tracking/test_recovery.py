@@ -5,7 +5,6 @@ import threading
 import time
 
 from pytest_httpserver import HTTPServer
-from rq import SimpleWorker
 from sqlalchemy import func, select
 from werkzeug import Response
 
@@ -16,6 +15,7 @@ from devstack.redis import EmbeddedRedis
 from tests.jogg_fixtures import sandbox_config, sandbox_stats, wait_until
 from tests.tracking.conftest import sign
 from workers import jobs
+from workers.worker import GatewayWorker
 
 
 def count(session, *conditions) -> int:
@@ -92,7 +92,7 @@ def test_receiver_answers_with_redis_stopped_and_the_event_is_processed_later(
     def work() -> None:
         with private.app_context():
             connection = queues.connect(redis_server.url, socket_timeout=None)
-            SimpleWorker(list(queues.ALL_QUEUES), connection=connection).work(burst=True)
+            GatewayWorker(list(queues.ALL_QUEUES), connection=connection).work(burst=True)
             db.session.remove()
 
     _, (motion_id,) = make_motions(1)
