@@ -34,8 +34,9 @@ SUBMIT_JOB = "workers.jobs.submit_motion"
 POLL_JOB = "workers.jobs.poll_motion"
 DELIVER_JOB = "workers.jobs.deliver"
 DISPATCH_JOB = "workers.jobs.dispatch_now"
-NUDGE_LOCK = "motion-gateway:dispatch-nudge"
-NUDGE_HOLD_MS = 1000  # a lost nudge job blocks new nudges this long at most; the clock dispatches meanwhile
+EVENTS_JOB = "workers.jobs.process_jogg_events"
+NUDGE_JOBS = {outbox.NUDGE_DISPATCH: DISPATCH_JOB, outbox.NUDGE_EVENTS: EVENTS_JOB}
+NUDGE_HOLD_MS = 1000  # a lost nudge job blocks new nudges this long at most; the clock covers for it meanwhile
 DELIVERY = "delivery"
 WORKER_TTL = 60  # seconds without a heartbeat after which a worker counts as dead
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -176,35 +177,45 @@ def _collect_new_entries(session: Session, _flush_context) -> None:
             pending.append((obj.id, DELIVERY))
 
 
-def nudge_dispatch(connection: redis.Redis) -> None:
-    """Enqueue one dispatch job unless one is already waiting (many new motions share one nudge)."""
-    if connection.set(NUDGE_LOCK, 1, nx=True, px=NUDGE_HOLD_MS):
+def nudge_lock(name: str) -> str:
+    """The Redis key that says a `name` job is already waiting."""
+    return f"motion-gateway:nudge:{name}"
+
+
+def nudge(connection: redis.Redis, name: str) -> None:
+    """Enqueue the `name` job unless one is already waiting (a burst of commits shares one job)."""
+    if connection.set(nudge_lock(name), 1, nx=True, px=NUDGE_HOLD_MS):
         Queue(DEFAULT, connection=connection).enqueue_call(
-            DISPATCH_JOB, timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=FAILURE_TTL,
+            NUDGE_JOBS[name], timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=FAILURE_TTL,
             meta={"request_id": logs.current("request_id")},
         )  # fmt: skip
 
 
-def nudge_after_commit() -> None:
-    """Send the dispatch nudge a committed transaction asked for; a Redis failure only delays dispatch."""
-    if not has_app_context():
+def clear_nudge(connection: redis.Redis, name: str) -> None:
+    """Called by a nudged job as it starts: work committed from now on may nudge again."""
+    connection.delete(nudge_lock(name))
+
+
+def nudge_after_commit(names: set[str]) -> None:
+    """Send the nudges a committed transaction asked for; a Redis failure only delays the work."""
+    if not names or not has_app_context():
         return
     try:
-        nudge_dispatch(current_app.extensions["redis"])
+        for name in sorted(names):
+            nudge(current_app.extensions["redis"], name)
     except redis.RedisError as exc:
-        log.warning("dispatch nudge failed, the clock will dispatch: %s", exc.__class__.__name__)
+        log.warning("nudge failed, the clock will find the work: %s", exc.__class__.__name__)
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_collected(session: Session) -> None:
     """Hand the remembered rows to RQ now that they are committed."""
     enqueue_after_commit(session.info.pop(PENDING_KEY, []))
-    if session.info.pop(outbox.NUDGE_KEY, False):
-        nudge_after_commit()
+    nudge_after_commit(session.info.pop(outbox.NUDGES_KEY, set()))
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_collected(session: Session) -> None:
     """Rolled-back rows are not work."""
     session.info.pop(PENDING_KEY, None)
-    session.info.pop(outbox.NUDGE_KEY, None)
+    session.info.pop(outbox.NUDGES_KEY, None)

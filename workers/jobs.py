@@ -13,6 +13,7 @@ from app import logs, metrics, queues, services
 from app.domain import dispatch as dispatcher
 from app.domain import idempotency, jogg_events, outbox, submission, tracking
 from app.extensions import db
+from app.jogg import JoggError
 from app.models import OutboxEntry
 from app.models.types import utcnow
 from app.notifications import delivery
@@ -22,6 +23,7 @@ from app.notifications.url_turns import UrlTurn
 log = logging.getLogger(__name__)
 
 DRAIN_LIMIT, DRAIN_SECONDS = 200, 30.0
+EVENTS_SECONDS = 30.0
 
 
 def traced(job_function):
@@ -80,7 +82,7 @@ def submit_motion(motion_id: str) -> str:
 @traced
 def dispatch_now() -> list[str]:
     """A nudged dispatch: new motions ask for one so they need not wait for the clock's next tick."""
-    current_app.extensions["redis"].delete(queues.NUDGE_LOCK)  # motions accepted from now on may nudge again
+    queues.clear_nudge(current_app.extensions["redis"], outbox.NUDGE_DISPATCH)
     return dispatch()
 
 
@@ -96,9 +98,36 @@ def dispatch(_motion_id: str | None = None, _payload: dict | None = None) -> lis
 
 
 def process_jogg_event(_motion_id: str | None, payload: dict) -> str:
-    """Apply a stored JoggAI webhook event (see app.domain.jogg_events)."""
+    """Apply one stored JoggAI webhook event (outbox rows of older versions; see app.domain.jogg_events)."""
     intervals = current_app.config["SETTINGS"].poll_intervals
     return jogg_events.process(db.session, payload["event"], services.jogg_client(), intervals)
+
+
+@traced
+def process_jogg_events() -> int:
+    """Apply the stored JoggAI webhook events, oldest first, until none is left; several may run side by side.
+
+    Each event is claimed with a row lock (SKIP LOCKED), so parallel jobs share the backlog. An event
+    whose status check fails stays received and is left to the sweep. After EVENTS_SECONDS the job
+    hands over to a fresh one, so one busy stretch never holds a worker for long.
+    """
+    connection = current_app.extensions["redis"]
+    queues.clear_nudge(connection, outbox.NUDGE_EVENTS)
+    intervals = current_app.config["SETTINGS"].poll_intervals
+    deadline, failed, done = time.monotonic() + EVENTS_SECONDS, set(), 0
+    while (event_pk := jogg_events.claim_next(db.session, failed)) is not None:
+        try:
+            jogg_events.process(db.session, event_pk, services.jogg_client(), intervals)
+            done += 1
+        except JoggError as exc:
+            db.session.rollback()
+            failed.add(event_pk)
+            log.warning("JoggAI event %s: status check failed (%s); the sweep will retry it", event_pk, exc)
+        if time.monotonic() > deadline:
+            db.session.rollback()
+            queues.nudge(connection, outbox.NUDGE_EVENTS)
+            break
+    return done
 
 
 @traced
@@ -191,12 +220,13 @@ def probe_account() -> str | None:
 
 
 def sweep() -> int:
-    """One self-healing pass over SQL: lost outbox work, lost dispatches, stuck submissions, expired keys."""
-    from workers.sweep import recover_submissions, rematch_parked_events, requeue_stale_outbox
+    """One self-healing pass over SQL: lost outbox work and events, lost dispatches, stuck submissions, old keys."""
+    from workers.sweep import nudge_waiting_events, recover_submissions, rematch_parked_events, requeue_stale_outbox
 
     settings = current_app.config["SETTINGS"]
     connection = current_app.extensions["redis"]
     requeued = requeue_stale_outbox(db.session, connection, settings.sweep_stale_after)
+    requeued += nudge_waiting_events(db.session, connection, settings.sweep_stale_after)
     released = recover_submissions(db.session, settings.sweep_stale_after)
     unparked = rematch_parked_events(db.session)
     expired = tracking.expire_old(db.session, settings.motion_max_age)
@@ -206,7 +236,8 @@ def sweep() -> int:
     for kind, count in (("outbox", requeued), ("submissions", released), ("events", unparked), ("expired", expired)):
         metrics.SWEEP_RECOVERED.labels(kind).inc(count)
     log.info(
-        "sweep: %d outbox re-enqueued, %d submissions recovered, %d events unparked, %d expired, %d keys purged",
+        "sweep: %d outbox rows and waiting events re-enqueued, %d submissions recovered, %d events unparked, "
+        "%d expired, %d keys purged",
         requeued, released, unparked, expired, purged,
     )  # fmt: skip
     return requeued + released + unparked + expired

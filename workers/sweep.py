@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import queues
-from app.domain import jogg_events
+from app.domain import jogg_events, outbox
 from app.models import EventState, JoggEvent, Motion, OutboxEntry, Status
 from app.models.types import utcnow
 
@@ -32,6 +32,16 @@ def requeue_stale_outbox(session: Session, connection: redis.Redis, stale_after:
     if rows:
         log.info("sweep re-enqueued %d outbox entries", len(rows))
     return len(rows)
+
+
+def nudge_waiting_events(session: Session, connection: redis.Redis, stale_after: float = 30.0) -> int:
+    """Webhook events still received a while (30 s) after arriving (a lost nudge, a failed status check): nudge."""
+    waiting = jogg_events.waiting_since(session, utcnow() - timedelta(seconds=stale_after))
+    session.rollback()
+    if waiting:
+        queues.nudge(connection, outbox.NUDGE_EVENTS)
+        log.info("sweep: %d webhook events waiting; processing nudged", waiting)
+    return waiting
 
 
 def recover_submissions(session: Session, stale_after: float = 30.0) -> int:

@@ -5,8 +5,9 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,9 +83,30 @@ def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool
         session.rollback()
         return _count_duplicate(session, parsed), True
     if state == EventState.RECEIVED:
-        outbox.record(session, outbox.JOGG_EVENT, payload={"event": event.id})
+        outbox.nudge_events(session)  # the received row is the work; a job picks it up once committed
     session.commit()
     return event, False
+
+
+def claim_next(session: Session, skip: set[int]) -> int | None:
+    """The oldest received event no other processor holds, locked until the caller commits (None if none)."""
+    stmt = (
+        select(JoggEvent.id)
+        .where(JoggEvent.state == EventState.RECEIVED, JoggEvent.id.not_in(skip))
+        .order_by(JoggEvent.received_at, JoggEvent.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    event_pk = session.scalar(stmt)
+    if event_pk is None:
+        session.rollback()
+    return event_pk
+
+
+def waiting_since(session: Session, before: datetime) -> int:
+    """How many received events have waited since before `before` (work a lost nudge left behind)."""
+    stmt = select(func.count()).where(JoggEvent.state == EventState.RECEIVED, JoggEvent.received_at < before)
+    return session.scalar(stmt) or 0
 
 
 def process(session: Session, event_pk: int, client: JoggClient, intervals: tuple[int, ...]) -> str:
@@ -116,9 +138,9 @@ def unpark(session: Session, jogg_motion_id: str) -> int:
             select(JoggEvent.id).where(JoggEvent.jogg_motion_id == jogg_motion_id, JoggEvent.state == EventState.PARKED)
         )
     )
-    for event_pk in parked:
-        session.execute(update(JoggEvent).where(JoggEvent.id == event_pk).values(state=EventState.RECEIVED))
-        outbox.record(session, outbox.JOGG_EVENT, payload={"event": event_pk})
+    if parked:
+        session.execute(update(JoggEvent).where(JoggEvent.id.in_(parked)).values(state=EventState.RECEIVED))
+        outbox.nudge_events(session)
     return len(parked)
 
 

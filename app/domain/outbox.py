@@ -1,4 +1,4 @@
-"""Recording follow-up work in the outbox, inside the caller's transaction."""
+"""Recording follow-up work inside the caller's transaction: outbox rows, and nudges sent once it commits."""
 
 from datetime import datetime
 
@@ -7,9 +7,10 @@ from sqlalchemy.orm import Session
 from app.models import OutboxEntry
 from app.models.types import utcnow
 
-DISPATCH = "dispatch"  # rows of this kind are no longer written; older ones are still honoured
+DISPATCH = "dispatch"  # outbox rows of these kinds are no longer written; older ones are still honoured
 JOGG_EVENT = "jogg_event"
-NUDGE_KEY = "nudge_dispatch"
+NUDGES_KEY = "nudges"
+NUDGE_DISPATCH, NUDGE_EVENTS = "dispatch", "jogg_events"
 
 
 def record(
@@ -25,10 +26,20 @@ def record(
     return entry
 
 
-def nudge_dispatch(session: Session) -> None:
-    """Ask for a dispatch soon after this transaction commits.
+def nudge(session: Session, name: str) -> None:
+    """Ask for the `name` job (NUDGE_DISPATCH or NUDGE_EVENTS) soon after this transaction commits.
 
-    No outbox row is needed: a queued motion is itself the durable record of work to do, and the clock
-    dispatches every DISPATCH_INTERVAL anyway; the nudge only saves that wait.
+    No outbox row is needed: the rows the job works on (queued motions, received webhook events) are
+    themselves the durable record of the work, and the clock finds any a lost nudge left behind.
     """
-    session.info[NUDGE_KEY] = True
+    session.info.setdefault(NUDGES_KEY, set()).add(name)
+
+
+def nudge_dispatch(session: Session) -> None:
+    """Ask for a dispatch once committed (the clock dispatches every DISPATCH_INTERVAL anyway)."""
+    nudge(session, NUDGE_DISPATCH)
+
+
+def nudge_events(session: Session) -> None:
+    """Ask for the stored JoggAI webhook events to be processed once committed."""
+    nudge(session, NUDGE_EVENTS)

@@ -45,10 +45,10 @@ def test_motion_and_event_roll_back_together(session, make_caller):
     caller = session.get(Caller, make_caller()[0])
     create_motion(session, caller, dict(VALID))
     session.flush()
-    assert session.info.get(outbox.NUDGE_KEY)
+    assert outbox.NUDGE_DISPATCH in session.info[outbox.NUDGES_KEY]
     session.rollback()
     assert counts(session) == (0, 0, 0)
-    assert outbox.NUDGE_KEY not in session.info
+    assert outbox.NUDGES_KEY not in session.info
 
 
 def test_failure_inside_the_request_leaves_nothing(app, auth, session, monkeypatch):
@@ -72,7 +72,7 @@ def test_new_motions_share_one_dispatch_nudge(client, auth, session, redis_clien
     queue = Queue(queues.DEFAULT, connection=redis_client)
     assert [job.func_name for job in queue.jobs] == [queues.DISPATCH_JOB]
     run_jobs()
-    assert redis_client.exists(queues.NUDGE_LOCK) == 0
+    assert redis_client.exists(queues.nudge_lock(outbox.NUDGE_DISPATCH)) == 0
     # dispatched, and each submit job ran (no JoggAI is listening here, so each waits for a retry)
     attempts = session.scalars(select(Motion.submit_attempts).execution_options(populate_existing=True)).all()
     assert attempts == [1] * 5

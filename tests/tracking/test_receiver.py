@@ -3,9 +3,11 @@
 import json
 
 import pytest
+from rq import Queue
 from sqlalchemy import func, select
 
-from app.models import EventState, JoggAccount, JoggEvent, OutboxEntry
+from app import queues
+from app.models import EventState, JoggAccount, JoggEvent
 from tests.tracking.conftest import sign
 
 BODY = {"event_id": "evt-1", "event": "generated_motion_success", "timestamp": 1, "data": {"motion_id": "jm-1"}}
@@ -20,23 +22,24 @@ def post(client, raw: bytes, signature: str | None, event: str = "generated_moti
     return client.post("/webhooks/jogg", data=raw, content_type="application/json", headers=headers)
 
 
-def stored(session) -> tuple[int, int]:
-    """How many events and outbox rows exist."""
+def stored(session, client) -> tuple[int, int]:
+    """How many events exist, and how many jobs wait to process them."""
+    waiting = Queue(queues.DEFAULT, connection=client.application.extensions["redis"]).jobs
     return (
         session.scalar(select(func.count()).select_from(JoggEvent)),
-        session.scalar(select(func.count()).select_from(OutboxEntry)),
+        sum(job.func_name == queues.EVENTS_JOB for job in waiting),
     )
 
 
 def test_good_signature_is_stored_and_acknowledged(client, session):
-    """A correctly signed event: 200, stored raw with its motion id, and its processing queued."""
+    """A correctly signed event: 200, stored raw with its motion id, and a job nudged to process it."""
     resp = post(client, RAW, sign(RAW))
     assert resp.status_code == 200 and resp.get_json()["duplicate"] is False
     event = session.scalars(select(JoggEvent)).one()
     assert (event.event, event.event_id, event.jogg_motion_id, event.raw_body) == (
         "generated_motion_success", "evt-1", "jm-1", RAW,
     )  # fmt: skip
-    assert stored(session) == (1, 1)
+    assert stored(session, client) == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +63,7 @@ def test_bad_signatures_get_401_and_nothing_is_stored(client, session, signature
     resp = post(client, RAW, signature)
     assert resp.status_code == 401
     assert resp.mimetype == "application/problem+json"
-    assert stored(session) == (0, 0)
+    assert stored(session, client) == (0, 0)
 
 
 def test_duplicates_are_acknowledged_and_counted(client, session):
@@ -68,7 +71,7 @@ def test_duplicates_are_acknowledged_and_counted(client, session):
     post(client, RAW, sign(RAW))
     resp = post(client, RAW, sign(RAW))
     assert resp.status_code == 200 and resp.get_json()["duplicate"] is True
-    assert stored(session) == (1, 1)
+    assert stored(session, client) == (1, 1)
     assert session.scalars(select(JoggEvent)).one().duplicates == 1
 
 
@@ -78,7 +81,7 @@ def test_unhandled_event_types_are_recorded_and_acknowledged(client, session):
     assert post(client, raw, sign(raw), "generated_video_success").status_code == 200
     event = session.scalars(select(JoggEvent)).one()
     assert event.state == EventState.IGNORED
-    assert stored(session) == (1, 0)
+    assert stored(session, client) == (1, 0)
 
 
 def test_unparseable_but_signed_body_is_kept(client, session):
@@ -106,4 +109,4 @@ def test_body_size_is_limited(client, session):
     """A body over the limit is refused before it is read."""
     raw = b'{"pad": "' + b"x" * 70_000 + b'"}'
     assert post(client, raw, sign(raw)).status_code == 413
-    assert stored(session) == (0, 0)
+    assert stored(session, client) == (0, 0)

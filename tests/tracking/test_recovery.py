@@ -101,6 +101,8 @@ def test_receiver_answers_with_redis_stopped_and_the_event_is_processed_later(
         db.session.remove()
     work()
     jogg_id = session.get(Motion, motion_id, populate_existing=True).jogg_motion_id
+    with private.app_context():  # JoggAI sends its webhook once the motion is done
+        wait_until(lambda: private.extensions["jogg_client"].motion_status(jogg_id).status == "completed", timeout=10)
     redis_server.stop()
     raw = webhook_for(jogg_id, "evt-redis-down")
     resp = private.test_client().post("/webhooks/jogg", data=raw, headers={"X-Webhook-Signature": sign(raw)})
