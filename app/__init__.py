@@ -1,5 +1,7 @@
 """motion-gateway: the app factory, which reads like a table of contents."""
 
+import os
+
 from flask import Flask
 
 from app import logs, queues, services
@@ -18,7 +20,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    warm_up()
     return app
+
+
+def warm_up() -> None:
+    """Compile the request schemas' URL patterns now (about 0.3 s), not in the first requests' threads."""
+    from app.schemas import MotionCreateSchema
+
+    MotionCreateSchema().validate({"image_url": "https://example.com/a.png", "callback_url": "http://svc/hook"})
 
 
 def flask_config(settings: Settings) -> dict:
@@ -28,11 +38,19 @@ def flask_config(settings: Settings) -> dict:
     return {
         "SETTINGS": settings,
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings),
         "MAX_CONTENT_LENGTH": settings.max_body_bytes,
         "TESTING": settings.app_env == "test",
         **OPENAPI_CONFIG,
     }
+
+
+def engine_options(settings: Settings) -> dict:
+    """Connection pool: one connection per web thread kept open (opening one costs PostgreSQL a process)."""
+    if settings.database_url.startswith("sqlite"):
+        return {"pool_pre_ping": True}
+    threads = int(os.environ.get("WEB_THREADS", "16"))
+    return {"pool_pre_ping": True, "pool_size": threads + 4, "max_overflow": 10}
 
 
 def register_extensions(app: Flask) -> None:
