@@ -61,9 +61,10 @@ class Settings:
     submit_max_attempts: int = 5
     submit_retry_base: float = 10.0
     jogg_probe_interval: float = 60.0
-    dispatch_interval: float = 0.2
+    dispatch_interval: float = 0.05
     sweep_stale_after: float = 30.0
     events_feed_lag: float = 2.0
+    worker_niceness: int = 5
     idempotency_ttl: timedelta = timedelta(hours=24)
 
     @property
@@ -122,9 +123,10 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         submit_max_attempts=env.int("SUBMIT_MAX_ATTEMPTS", 5, validate=_positive),
         submit_retry_base=env.float("SUBMIT_RETRY_BASE", 10.0, validate=_positive),
         jogg_probe_interval=env.float("JOGG_PROBE_INTERVAL", 60.0, validate=_positive),
-        dispatch_interval=env.float("DISPATCH_INTERVAL", 0.2, validate=_positive),
+        dispatch_interval=env.float("DISPATCH_INTERVAL", 0.05, validate=_positive),
         sweep_stale_after=env.float("SWEEP_STALE_AFTER", 30.0, validate=_positive),
         events_feed_lag=env.float("EVENTS_FEED_LAG", 2.0, validate=lambda v: v >= 0),
+        worker_niceness=env.int("WORKER_NICENESS", 5, validate=lambda v: 0 <= v <= 19),
     )
 
 

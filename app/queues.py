@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 DEFAULT = "default"
 JOGG = "jogg"
 CALLBACKS = "callbacks"
-ALL_QUEUES = (JOGG, DEFAULT, CALLBACKS)
+# A worker takes from the first non-empty queue in this order: JoggAI submissions (the POST budget waits
+# for nobody), then callbacks (the last step of work already done), then everything else.
+ALL_QUEUES = (JOGG, CALLBACKS, DEFAULT)
 
 QUEUE_FOR_KIND = {"dispatch": DEFAULT, "jogg_event": DEFAULT}
 JOB_TIMEOUT = 120

@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import time
 
 import redis
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app()
     configure_logging(app.config["SETTINGS"])
     if args.process == "worker":
+        os.nice(app.config["SETTINGS"].worker_niceness)  # the API's latency comes first on a shared host
         run_worker(app, args.burst, args.queues.split(","))
     else:
         Clock(app).run()

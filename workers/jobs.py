@@ -23,7 +23,7 @@ from app.notifications.url_turns import UrlTurn
 log = logging.getLogger(__name__)
 
 DRAIN_LIMIT, DRAIN_SECONDS = 200, 30.0
-EVENTS_SECONDS = 30.0
+EVENTS_SECONDS = 1.0  # then the job hands over, so its worker can take submissions and callbacks in between
 
 
 def traced(job_function):
@@ -109,7 +109,7 @@ def process_jogg_events() -> int:
 
     Each event is claimed with a row lock (SKIP LOCKED), so parallel jobs share the backlog. An event
     whose status check fails stays received and is left to the sweep. After EVENTS_SECONDS the job
-    hands over to a fresh one, so one busy stretch never holds a worker for long.
+    hands over to a fresh one, so a burst never keeps its worker from the submissions and callbacks.
     """
     connection = current_app.extensions["redis"]
     queues.clear_nudge(connection, outbox.NUDGE_EVENTS)
