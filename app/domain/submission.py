@@ -5,7 +5,7 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.budget import PostBudget
@@ -51,19 +51,34 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
         return "skipped"
     if motion.submit_started_at is not None:
         return _mark_uncertain(session, motion, "an earlier attempt was interrupted after it may have reached JoggAI")
-    if accounts.blocked_by(accounts.peek(session), utcnow()) or not budget.try_acquire():
+    if accounts.blocked_by(accounts.peek(session), utcnow()):
         motion.dispatched_at = None
         session.commit()
         return "deferred"
-    motion.submit_started_at = utcnow()  # committed before the POST: the record that we may have sent it
+    started = motion.submit_started_at = utcnow()  # committed before the POST: the record that we may have sent it
     motion.submit_attempts += 1
     payload = {name: getattr(motion, name) for name in PAYLOAD_FIELDS}
     session.commit()
+    # The slot is taken after that commit, just before sending: JoggAI then sees the POST when our window
+    # counts it (a POST held back by a slow commit could turn the next window's first POST into a 429).
+    if not budget.try_acquire():
+        return _release(session, motion_id, started)
     try:
         result = client.add_motion(**payload)
     except JoggError as exc:
         return _on_error(session, motion_id, exc, policy)
     return _on_accepted(session, motion_id, result, policy)
+
+
+def _release(session: Session, motion_id: str, started) -> str:
+    """No slot after all: nothing was sent, so undo the record of the attempt and hand the motion back."""
+    session.execute(
+        update(Motion)
+        .where(Motion.id == motion_id, Motion.submit_started_at == started, Motion.jogg_motion_id.is_(None))
+        .values(submit_started_at=None, dispatched_at=None, submit_attempts=Motion.submit_attempts - 1)
+    )
+    session.commit()
+    return "deferred"
 
 
 def _lock(session: Session, motion_id: str) -> Motion | None:

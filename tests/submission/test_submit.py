@@ -217,3 +217,19 @@ def test_a_late_answer_after_adoption_changes_nothing(make_motions, jogg_app, sa
     assert in_app(lambda: submission._on_error(db.session, motion_id, timeout, policy)) == "already settled"
     motion = reload(session, motion_id)
     assert (motion.status, motion.submission_uncertain_at) == ("processing", None)
+
+
+def test_no_slot_at_send_time_undoes_the_attempt(client, auth, jogg_app, sandbox, session, in_app, run_jobs):
+    """The window filled up between dispatch and send: nothing goes out, the motion is queued as it was."""
+    body = {"image_url": "https://i.example.com/a.png", "name": "late", "voice_id": "v", "model": "2.0"}
+    motion_id = client.post("/v1/motions", json=body, headers=auth).get_json()["id"]
+    assert in_app(jobs.dispatch) == [motion_id]
+    budget = jogg_app.extensions["post_budget"]
+    while budget.try_acquire():  # another process took every slot meanwhile
+        pass
+    run_jobs()
+    motion = reload(session, motion_id)
+    assert (motion.status, motion.submit_started_at, motion.dispatched_at, motion.submit_attempts) == (
+        "queued", None, None, 0,
+    )  # fmt: skip
+    assert sandbox_stats(sandbox)["add_motion_calls_by_name"] == {}
