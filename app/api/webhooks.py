@@ -15,8 +15,8 @@ def receive_jogg_webhook():
     """Verified events are stored (or counted as duplicates) and answered 200; the work happens in a job."""
     raw = request.get_data(cache=False)  # the exact bytes JoggAI signed; nothing is parsed before verifying
     settings = current_app.config["SETTINGS"]
-    secrets = jogg_events.signing_secrets(db.session, (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old))
-    if not jogg_events.signature_valid(raw, request.headers.get("X-Webhook-Signature"), secrets):
+    configured = (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old)
+    if not jogg_events.verify(db.session, raw, request.headers.get("X-Webhook-Signature"), configured):
         db.session.rollback()
         metrics.WEBHOOKS.labels("rejected").inc()
         return problem(401, "Unauthorized", "missing or invalid X-Webhook-Signature", "bad-signature")

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,9 @@ from app.models import EventState, JoggAccount, JoggEvent, Motion, Status
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
+
+REGISTERED_TTL = 10.0  # seconds; a webhook that matches none of the cached secrets re-reads them anyway
+_registered: tuple[float, tuple[str, ...]] = (float("-inf"), ())
 
 HANDLED_EVENTS = frozenset(
     {
@@ -38,11 +42,25 @@ class Parsed:
     jogg_motion_id: str | None
 
 
-def signing_secrets(session: Session, configured: tuple[str, ...]) -> list[str]:
-    """Every secret a genuine webhook may be signed with: settings first, then the registered ones."""
-    account = session.get(JoggAccount, 1)
-    stored = (account.webhook_secret, account.previous_webhook_secret) if account else ()
-    return [secret for secret in (*configured, *stored) if secret]
+def registered_secrets(session: Session, fresh: bool = False) -> tuple[str, ...]:
+    """The secrets `jogg register-webhook` stored, read at most every REGISTERED_TTL seconds unless `fresh`."""
+    global _registered
+    read_at, secrets = _registered
+    if fresh or time.monotonic() - read_at > REGISTERED_TTL:
+        account = session.get(JoggAccount, 1)
+        stored = (account.webhook_secret, account.previous_webhook_secret) if account else ()
+        secrets = tuple(secret for secret in stored if secret)
+        _registered = (time.monotonic(), secrets)
+    return secrets
+
+
+def verify(session: Session, raw: bytes, signature: str | None, configured: tuple[str, ...]) -> bool:
+    """Whether a genuine JoggAI webhook: configured secrets, then registered ones (re-read once before refusing)."""
+    return (
+        signature_valid(raw, signature, [secret for secret in configured if secret])
+        or signature_valid(raw, signature, list(registered_secrets(session)))
+        or signature_valid(raw, signature, list(registered_secrets(session, fresh=True)))
+    )
 
 
 def signature_valid(raw: bytes, signature: str | None, secrets: list[str]) -> bool:
