@@ -2,8 +2,8 @@
 
 Sampled every 0.5 s (VmRSS) from the start of the stack, plus each live process's own high-water
 mark (VmHWM) at the end. gunicorn recycles a web worker after ~10,000 requests (max_requests), so
-the sampled figure is the one that covers workers that were replaced. RQ forks a child per job:
-the child's peak is reported apart from the worker process's.
+the sampled figure is the one that covers workers that were replaced. RQ workers run their jobs in
+their own process (no fork per job), so the worker figure covers the jobs too.
 """
 
 
@@ -12,5 +12,4 @@ def run(stack, log) -> dict:
     stack.memory.sample("VmHWM")
     peaks = stack.memory.peaks
     return {role: round(kb / 1024, 1) for role, kb in (("web_worker_mb", peaks.get("web_worker", 0)),
-                                                      ("rq_worker_mb", peaks.get("rq_worker", 0)),
-                                                      ("rq_job_child_mb", peaks.get("rq_job_child", 0)))}  # fmt: skip
+                                                      ("rq_worker_mb", peaks.get("rq_worker", 0)))}  # fmt: skip

@@ -29,6 +29,7 @@ REDIS_URL = "redis://127.0.0.1:6379/12"
 WEBHOOK_SECRET = "bench-webhook-secret"
 RATE_LIMIT, RATE_WINDOW = 20, 2  # the scaled-down JoggAI window: 20 POSTs per 2 s
 WORKERS = 3
+RECEIVED_EVENTS = "SELECT count(*) FROM jogg_events WHERE state = 'received'"
 
 
 def free_port() -> int:
@@ -138,7 +139,7 @@ class Recorder:
 
 
 class MemorySampler:
-    """Samples the RSS of the web workers and the RQ worker processes (and their job children) every 0.5 s."""
+    """Samples the RSS of the web workers and the RQ worker processes every 0.5 s."""
 
     def __init__(self):
         self.roles: dict[str, list[int]] = {}
@@ -164,12 +165,11 @@ class MemorySampler:
         return 0
 
     def pids(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {"web_worker": [], "rq_worker": [], "rq_job_child": []}
+        out: dict[str, list[int]] = {"web_worker": [], "rq_worker": []}
         for master in self.roles.get("web_master", []):
             out["web_worker"] += self.children(master)
         for worker in self.roles.get("rq_worker", []):
             out["rq_worker"].append(worker)
-            out["rq_job_child"] += self.children(worker)
         return out
 
     def sample(self, field: str = "VmRSS") -> None:
@@ -332,22 +332,28 @@ class Stack:
     def queue_lengths(self) -> dict[str, int]:
         return {q: int(redis_cli("LLEN", f"rq:queue:{q}") or 0) for q in ("default", "jogg", "callbacks")}
 
+    def backlog(self) -> dict:
+        """Jobs waiting per RQ queue, and webhook events stored but not processed yet."""
+        return {**self.queue_lengths(), "events_received": int(self.sql(RECEIVED_EVENTS) or 0)}
+
     def quiesce(self, seconds: float = 20) -> dict:
         """Bench housekeeping between runs, so one benchmark's leftovers do not load the next.
 
         Cancels the queued motions a benchmark left (in SQL), waits up to `seconds` for the RQ queues
-        to drain, then drops what is still queued (deleting the RQ lists and marking their outbox rows
-        done in SQL). Returns what was left, so the report can say how far behind the workers were.
+        to drain and the stored webhook events to be processed, then drops what is still waiting
+        (deleting the RQ lists, marking outbox rows done and events ignored in SQL). Returns what was
+        left, so the report can say how far behind the workers were.
         """
         self.sql("UPDATE motions SET status = 'cancelled', dispatched_at = NULL WHERE status = 'queued'")
         deadline = time.monotonic() + seconds
-        left = self.queue_lengths()
+        left = self.backlog()
         while time.monotonic() < deadline and sum(left.values()):
             time.sleep(0.5)
-            left = self.queue_lengths()
+            left = self.backlog()
         if sum(left.values()):
-            redis_cli("DEL", *(f"rq:queue:{q}" for q in left))
+            redis_cli("DEL", *(f"rq:queue:{q}" for q in self.queue_lengths()))
             self.sql("UPDATE outbox SET done_at = now() WHERE done_at IS NULL")
+            self.sql("UPDATE jogg_events SET state = 'ignored' WHERE state = 'received'")
             self.sql("UPDATE motions SET status = 'cancelled', dispatched_at = NULL WHERE status = 'queued'")
         time.sleep(RATE_WINDOW + 0.5)  # an empty JoggAI window for whoever comes next
         return left

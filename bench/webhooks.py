@@ -41,11 +41,11 @@ def run(stack, log) -> dict:
     for name, port in (("baseline", stack.base_port), ("service", stack.web_port)):
         log(f"webhooks: wrk {WRK_SECONDS}s against {name}")
         out[f"{name}_max"] = load.wrk(f"http://127.0.0.1:{port}/webhooks/jogg", requests_file, WRK_SECONDS)
-        out[f"{name}_max"]["queued_jobs_left"] = stack.quiesce()
+        out[f"{name}_max"]["work_left"] = stack.quiesce()
     for name, port in (("baseline", stack.base_port), ("service", stack.web_port)):
         log(f"webhooks: {RATE} req/s open loop for {RATE_SECONDS}s against {name}")
         out[f"{name}_fixed"] = load.open_loop(port, "/webhooks/jogg", RATE, RATE_SECONDS, event)
-        out[f"{name}_fixed"]["queued_jobs_left"] = stack.quiesce()
+        out[f"{name}_fixed"]["work_left"] = stack.quiesce()
     out["throughput_ratio"] = round(out["service_max"]["rps"] / out["baseline_max"]["rps"], 3)
     out["p99_ms_at_200rps"] = out["service_fixed"]["p99_ms"]
     return out

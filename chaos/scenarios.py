@@ -140,7 +140,7 @@ class Load:
 
 
 def fault_kill_workers(stack: Stack, load: Load, plan: Plan, faults: list[str]) -> None:
-    """(a) SIGKILL a random worker (process and its work horse) every few seconds, restarting a fresh one."""
+    """(a) SIGKILL a random worker process (with the job it is running) every few seconds, restarting a fresh one."""
     rng = random.Random(1)
     kills = 0
     end_after_load = None
@@ -155,7 +155,7 @@ def fault_kill_workers(stack: Stack, load: Load, plan: Plan, faults: list[str]) 
         stack.start_worker()
         kills += 1
     faults.append(
-        f"{kills} worker SIGKILLs (worker process + its RQ work horse), one every {plan.kill_every:g} s, each replaced"
+        f"{kills} worker SIGKILLs (the process with the job it was running), one every {plan.kill_every:g} s, each replaced"
     )
 
 

@@ -348,7 +348,7 @@ class Stack:
         return proc
 
     def kill_worker(self, proc: subprocess.Popen) -> int:
-        """SIGKILL a worker process AND its descendants (the RQ work horse has its own process group)."""
+        """SIGKILL a worker process and any descendants (jobs run in the worker; nothing should be left)."""
         killed = 0
         with contextlib.suppress(psutil.NoSuchProcess):
             family = psutil.Process(proc.pid).children(recursive=True)
@@ -391,7 +391,7 @@ class Stack:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
-        # work horses of killed workers live in their own process groups: reap any left over
+        # reap anything a killed worker may have left in its own process group
         for proc in psutil.process_iter(["environ"]):
             with contextlib.suppress(psutil.Error, TypeError):
                 if (proc.info["environ"] or {}).get("REDIS_URL") == self.redis.url:
