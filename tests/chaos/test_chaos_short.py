@@ -2,9 +2,9 @@
 
 Each starts a private stack (its own redis-server, a throwaway PostgreSQL database behind a TCP
 proxy, the sandbox, gunicorn, 3 workers, the clock) and needs PostgreSQL, so these tests run in the
-PostgreSQL mode of the suite (`TEST_DATABASE_URL` set) and only when asked for with `CHAOS_TESTS=1`
-(they take 7-8 minutes; not yet part of `.ci/run`). About 45-90 s each on 2 cores (more on a
-loaded machine; a scenario that does not drain stops after 240 s). The checks are the full ones; only sizes shrink.
+PostgreSQL mode of the suite (`TEST_DATABASE_URL` set) and only when asked for with `CHAOS_TESTS=1`,
+which `.ci/run` sets for its PostgreSQL run. About 25-35 s each on 2 cores (more on a loaded
+machine; a scenario that does not drain stops after 240 s). The checks are the full ones; only sizes shrink.
 """
 
 import os
