@@ -1,12 +1,14 @@
 """JoggAI's POST budget: one moving-window limiter in Redis shared by every process (the `limits` library)."""
 
 import hashlib
+import time
 
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 NAMESPACE = "jogg-post"
+GUARD_SHARE, GUARD_MAX = 0.025, 1.0  # a freed slot is handed out again after 2.5 % of the window, at most 1 s
 
 
 class PostBudget:
@@ -14,7 +16,8 @@ class PostBudget:
 
     def __init__(self, redis_url: str, rate: str, api_key: str):
         self.rate: RateLimitItem = parse(rate)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(redis_url))
+        self._storage = storage_from_string(redis_url)
+        self._limiter = MovingWindowRateLimiter(self._storage)
         # The key itself never goes to Redis: only a short fingerprint of it.
         self._account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
@@ -32,9 +35,31 @@ class PostBudget:
         """Take one POST slot now if the window has room."""
         return self._limiter.hit(self.rate, NAMESPACE, self._account)
 
+    @property
+    def guard_seconds(self) -> float:
+        """How long a slot stays unused after it frees: room for JoggAI seeing our POSTs a little late."""
+        return min(GUARD_MAX, self.window_seconds * GUARD_SHARE)
+
     def free_slots(self) -> int:
-        """How many POSTs the window would allow right now (takes none)."""
-        return self._limiter.get_window_stats(self.rate, NAMESPACE, self._account).remaining
+        """How many POSTs the window allows now, counting a slot free only once it has been free for the guard.
+
+        JoggAI counts a POST when it arrives; we count it just before sending. A POST that arrived late
+        (a busy network or server) would make the POST that reuses its slot exactly one window later
+        arrive too early; the guard keeps the dispatcher from handing such a slot out at once.
+        """
+        return max(0, self.size - self._guarded_window()[1])
+
+    def next_free_in(self) -> float:
+        """Seconds until free_slots() is above zero (0.0 if it is now)."""
+        oldest, count = self._guarded_window()
+        if count < self.size:
+            return 0.0
+        return max(0.0, oldest + self.window_seconds + self.guard_seconds - time.time())
+
+    def _guarded_window(self) -> tuple[float, int]:
+        """(time of the oldest POST counted, how many) over the window plus the guard."""
+        key = self.rate.key_for(NAMESPACE, self._account)
+        return self._storage.get_moving_window(key, self.size, self.window_seconds + self.guard_seconds)
 
     def next_slot_at(self) -> float:
         """Unix time at which the oldest POST in the window leaves it."""

@@ -46,6 +46,8 @@ def run(stack, log) -> dict:
     last_by = {n: max(t for c, t in posts if c == n) for n in SPLIT if any(c == n for c, _ in posts)}
     all_busy_until = min(last_by.values())
     counts = [sum(1 for c, t in posts if c == n and t <= all_busy_until) for n in SPLIT]
+    times = [t for _c, t in posts]
+    reuse = sorted((times[i + RATE_LIMIT] - times[i] - RATE_WINDOW) * 1000 for i in range(len(times) - RATE_LIMIT))
     stack.quiesce()
     return {
         "motions": total,
@@ -56,4 +58,6 @@ def run(stack, log) -> dict:
         "responses_429": after.get("responses_429", 0) - before.get("responses_429", 0),
         "posts_per_caller_while_all_busy": dict(zip(SPLIT, counts, strict=True)),
         "jain_fairness": round(jain(counts), 3),
+        # how long after its window ended each slot was used again (the guard is 2.5 % of the window)
+        "slot_reuse_delay_ms": {p: round(reuse[int(len(reuse) * p / 100)], 1) for p in (10, 50, 90)} if reuse else {},
     }

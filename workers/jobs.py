@@ -87,10 +87,20 @@ def dispatch_now() -> list[str]:
 
 
 def dispatch(_motion_id: str | None = None, _payload: dict | None = None) -> list[str]:
-    """Hand free POST slots to queued motions and enqueue their submit jobs after the commit."""
-    free = services.post_budget().free_slots()
+    """Hand free POST slots to queued motions and enqueue their submit jobs after the commit.
+
+    A slot that frees before the next pass is due is waited for here, so it is used at once.
+    """
+    budget = services.post_budget()
+    free = budget.free_slots()
     if free <= 0:
-        return []
+        wait = budget.next_free_in()
+        if wait > current_app.config["SETTINGS"].dispatch_interval:
+            return []
+        time.sleep(wait)
+        free = budget.free_slots()
+        if free <= 0:
+            return []
     picked = dispatcher.dispatch(db.session, free, utcnow())
     db.session.commit()
     queues.enqueue_submissions(current_app.extensions["redis"], picked)
