@@ -81,7 +81,13 @@ def submit_motion(motion_id: str) -> str:
 
 @traced
 def dispatch_now() -> list[str]:
-    """A nudged dispatch: new motions ask for one so they need not wait for the clock's next tick."""
+    """A nudged dispatch: new motions ask for one so they need not wait for the clock's next tick.
+
+    With the budget spent, the nudge's hold is left to run out (1 s), so a stream of new motions does
+    not keep a worker dispatching for nothing; the clock hands out the slots as they free.
+    """
+    if services.post_budget().next_free_in() > current_app.config["SETTINGS"].dispatch_interval:
+        return []
     queues.clear_nudge(current_app.extensions["redis"], outbox.NUDGE_DISPATCH)
     return dispatch()
 

@@ -80,6 +80,19 @@ def test_new_motions_share_one_dispatch_nudge(client, auth, session, redis_clien
     assert [job.func_name for job in queue.jobs] == [queues.DISPATCH_JOB]
 
 
+def test_a_nudge_with_the_budget_spent_keeps_its_hold(app, client, auth, session, redis_client, run_jobs):
+    """No JoggAI slot free: the nudged job dispatches nothing and leaves the 1 s hold, so new motions add no jobs."""
+    budget = app.extensions["post_budget"]
+    while budget.try_acquire():
+        pass
+    client.post("/v1/motions", json=VALID, headers=auth)
+    run_jobs()
+    assert redis_client.exists(queues.nudge_lock(outbox.NUDGE_DISPATCH)) == 1
+    client.post("/v1/motions", json={**VALID, "name": "second"}, headers=auth)
+    assert Queue(queues.DEFAULT, connection=redis_client).count == 0
+    assert session.scalars(select(Motion.dispatched_at)).all() == [None, None]
+
+
 def test_enqueued_after_commit_and_done_by_a_worker(app, session, redis_client, run_jobs):
     """A committed outbox row is enqueued under a deterministic id; the worker marks it done."""
     (entry_id,) = record_entries(app, 1)
