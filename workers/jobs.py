@@ -131,9 +131,10 @@ def process_jogg_events() -> int:
     queues.clear_nudge(connection, outbox.NUDGE_EVENTS)
     intervals = current_app.config["SETTINGS"].poll_intervals
     deadline, failed, done = time.monotonic() + EVENTS_SECONDS, set(), 0
-    while (event_pk := jogg_events.claim_next(db.session, failed)) is not None:
+    while (event := jogg_events.claim_next(db.session, failed)) is not None:
+        event_pk = event.id
         try:
-            jogg_events.process(db.session, event_pk, services.jogg_client(), intervals)
+            jogg_events.apply(db.session, event, services.jogg_client(), intervals)
             done += 1
         except JoggError as exc:
             db.session.rollback()

@@ -106,19 +106,20 @@ def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool
     return event, False
 
 
-def claim_next(session: Session, skip: set[int]) -> int | None:
+def claim_next(session: Session, skip: set[int]) -> JoggEvent | None:
     """The oldest received event no other processor holds, locked until the caller commits (None if none)."""
     stmt = (
-        select(JoggEvent.id)
+        select(JoggEvent)
         .where(JoggEvent.state == EventState.RECEIVED, JoggEvent.id.not_in(skip))
         .order_by(JoggEvent.received_at, JoggEvent.id)
         .limit(1)
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
-    event_pk = session.scalar(stmt)
-    if event_pk is None:
+    event = session.scalar(stmt)
+    if event is None:
         session.rollback()
-    return event_pk
+    return event
 
 
 def waiting_since(session: Session, before: datetime) -> int:
@@ -133,6 +134,11 @@ def process(session: Session, event_pk: int, client: JoggClient, intervals: tupl
     if event is None or event.state in (EventState.APPLIED, EventState.IGNORED):
         session.rollback()
         return "already processed"
+    return apply(session, event, client, intervals)
+
+
+def apply(session: Session, event: JoggEvent, client: JoggClient, intervals: tuple[int, ...]) -> str:
+    """Apply an event this transaction holds (see process)."""
     if not event.jogg_motion_id:
         return _finish(session, event, EventState.IGNORED, "no motion id in the payload")
     motion = session.scalar(select(Motion).where(Motion.jogg_motion_id == event.jogg_motion_id))
