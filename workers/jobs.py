@@ -23,6 +23,7 @@ from app.notifications.url_turns import UrlTurn
 log = logging.getLogger(__name__)
 
 DRAIN_LIMIT, DRAIN_SECONDS = 200, 30.0
+EVENTS_BATCH = 100
 EVENTS_SECONDS = 1.0  # then the job hands over, so its worker can take submissions and callbacks in between
 
 
@@ -123,7 +124,8 @@ def process_jogg_event(_motion_id: str | None, payload: dict) -> str:
 def process_jogg_events() -> int:
     """Apply the stored JoggAI webhook events, oldest first, until none is left; several may run side by side.
 
-    Each event is claimed with a row lock (SKIP LOCKED), so parallel jobs share the backlog. An event
+    Events are claimed a batch at a time with row locks (SKIP LOCKED), so parallel jobs share the
+    backlog; those that need no call to JoggAI (unknown motion id: parked) are settled in one commit. An event
     whose status check fails stays received and is left to the sweep. After EVENTS_SECONDS the job
     hands over to a fresh one, so a burst never keeps its worker from the submissions and callbacks.
     """
@@ -131,15 +133,18 @@ def process_jogg_events() -> int:
     queues.clear_nudge(connection, outbox.NUDGE_EVENTS)
     intervals = current_app.config["SETTINGS"].poll_intervals
     deadline, failed, done = time.monotonic() + EVENTS_SECONDS, set(), 0
-    while (event := jogg_events.claim_next(db.session, failed)) is not None:
-        event_pk = event.id
-        try:
-            jogg_events.apply(db.session, event, services.jogg_client(), intervals)
-            done += 1
-        except JoggError as exc:
-            db.session.rollback()
-            failed.add(event_pk)
-            log.warning("JoggAI event %s: status check failed (%s); the sweep will retry it", event_pk, exc)
+    while batch := jogg_events.claim(db.session, failed, EVENTS_BATCH):
+        settled = jogg_events.settle_locally(db.session, batch)  # no call to JoggAI needed: one commit for all
+        db.session.commit()
+        done += len(settled)
+        for event_pk in [event.id for event in batch if event.id not in settled]:
+            try:
+                jogg_events.process(db.session, event_pk, services.jogg_client(), intervals)
+                done += 1
+            except JoggError as exc:
+                db.session.rollback()
+                failed.add(event_pk)
+                log.warning("JoggAI event %s: status check failed (%s); the sweep will retry it", event_pk, exc)
         if time.monotonic() > deadline:
             db.session.rollback()
             queues.nudge(connection, outbox.NUDGE_EVENTS)

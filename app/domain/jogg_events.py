@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain import outbox
-from app.domain.tracking import adopt_uncertain, apply_status
+from app.domain.tracking import adopt_uncertain, apply_status, uncertain_submissions
 from app.jogg import JoggClient
 from app.models import EventState, JoggAccount, JoggEvent, Motion, Status
 from app.models.types import utcnow
@@ -106,20 +106,41 @@ def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool
     return event, False
 
 
-def claim_next(session: Session, skip: set[int]) -> JoggEvent | None:
-    """The oldest received event no other processor holds, locked until the caller commits (None if none)."""
+def claim(session: Session, skip: set[int], limit: int) -> list[JoggEvent]:
+    """The oldest received events no other processor holds, locked until the caller commits."""
     stmt = (
         select(JoggEvent)
         .where(JoggEvent.state == EventState.RECEIVED, JoggEvent.id.not_in(skip))
         .order_by(JoggEvent.received_at, JoggEvent.id)
-        .limit(1)
+        .limit(limit)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )
-    event = session.scalar(stmt)
-    if event is None:
+    events = list(session.scalars(stmt))
+    if not events:
         session.rollback()
-    return event
+    return events
+
+
+def settle_locally(session: Session, events: list[JoggEvent]) -> set[int]:
+    """Settle, in this transaction, the events that need no call to JoggAI; returns their ids.
+
+    That is an event without a motion id (ignored), and one for a motion id we do not know while no
+    submission is in doubt, so none could be adopted (parked until its motion id appears).
+    """
+    ids = {event.jogg_motion_id for event in events if event.jogg_motion_id}
+    known = set(session.scalars(select(Motion.jogg_motion_id).where(Motion.jogg_motion_id.in_(ids)))) if ids else set()
+    adoptable = session.scalar(select(Motion.id).where(*uncertain_submissions()).limit(1)) is not None
+    settled = set()
+    for event in events:
+        if not event.jogg_motion_id:
+            _settle(event, EventState.IGNORED, "no motion id in the payload")
+        elif event.jogg_motion_id not in known and not adoptable:
+            _settle(event, EventState.PARKED, "motion id not known yet", final=False)
+        else:
+            continue
+        settled.add(event.id)
+    return settled
 
 
 def waiting_since(session: Session, before: datetime) -> int:
@@ -134,11 +155,6 @@ def process(session: Session, event_pk: int, client: JoggClient, intervals: tupl
     if event is None or event.state in (EventState.APPLIED, EventState.IGNORED):
         session.rollback()
         return "already processed"
-    return apply(session, event, client, intervals)
-
-
-def apply(session: Session, event: JoggEvent, client: JoggClient, intervals: tuple[int, ...]) -> str:
-    """Apply an event this transaction holds (see process)."""
     if not event.jogg_motion_id:
         return _finish(session, event, EventState.IGNORED, "no motion id in the payload")
     motion = session.scalar(select(Motion).where(Motion.jogg_motion_id == event.jogg_motion_id))
@@ -169,12 +185,17 @@ def unpark(session: Session, jogg_motion_id: str) -> int:
 
 
 def _finish(session: Session, event: JoggEvent, state: str, outcome: str, final: bool = True) -> str:
-    """Record what became of an event."""
-    event.state, event.outcome, event.attempts = state, outcome[:500], event.attempts + 1
-    event.processed_at = utcnow() if final else None
+    """Record what became of an event, and commit."""
+    _settle(event, state, outcome, final)
     session.commit()
     log.info("JoggAI event %s %s: %s", event.event, event.event_id, outcome)
     return state
+
+
+def _settle(event: JoggEvent, state: str, outcome: str, final: bool = True) -> None:
+    """Set what became of an event (the caller commits)."""
+    event.state, event.outcome, event.attempts = state, outcome[:500], event.attempts + 1
+    event.processed_at = utcnow() if final else None
 
 
 def _count_duplicate(session: Session, parsed: Parsed) -> JoggEvent:

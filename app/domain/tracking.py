@@ -102,15 +102,14 @@ def expire_old(session: Session, max_age: int, limit: int = 1000) -> int:
     return len(expired)
 
 
+def uncertain_submissions() -> tuple:
+    """Motions whose POST may have reached JoggAI without us learning its motion id."""
+    return (Motion.status == Status.QUEUED, Motion.jogg_motion_id.is_(None), Motion.submit_started_at.is_not(None))
+
+
 def adopt_uncertain(session: Session, jogg_motion_id: str, client: JoggClient, intervals) -> Motion | None:
     """A JoggAI motion we have no id for may be one whose submission answer we lost: match it by its fields."""
-    candidates = session.scalars(
-        select(Motion).where(
-            Motion.status == Status.QUEUED,
-            Motion.jogg_motion_id.is_(None),
-            Motion.submit_started_at.is_not(None),
-        )
-    ).all()
+    candidates = session.scalars(select(Motion).where(*uncertain_submissions())).all()
     if not candidates:
         return None
     try:

@@ -68,3 +68,18 @@ def test_a_failing_status_check_leaves_the_event_for_the_sweep(
         db.session.remove()
     run_jobs()
     assert session.get(JoggEvent, event.id, populate_existing=True).state in (EventState.APPLIED, EventState.IGNORED)
+
+
+def test_events_for_unknown_motions_are_parked_in_one_pass_without_asking_joggai(jogg_app, sandbox, session):
+    """Twenty webhooks for motions we do not know (and no submission in doubt): all parked, no status check."""
+    from tests.jogg_fixtures import sandbox_stats
+
+    client = jogg_app.test_client()
+    for i in range(20):
+        assert post_webhook(client, f"unknown-{i}", f"unknown-{i}").status_code == 200
+    gets_before = sandbox_stats(sandbox)["status_checks"]
+    with jogg_app.app_context():
+        assert jobs.process_jogg_events() == 20
+        db.session.remove()
+    assert set(session.scalars(select(JoggEvent.state))) == {EventState.PARKED}
+    assert sandbox_stats(sandbox)["status_checks"] == gets_before
