@@ -140,6 +140,9 @@ def report(results: dict) -> str:
     if short:
         parts += ["**Short of target:** " + "; ".join(f"{r['figure']} ({r['value']} {r['unit']}, target {r['target']})"
                                                        for r in short) + ".", ""]  # fmt: skip
+    analysis = ROOT / "bench" / "ANALYSIS.md"
+    if analysis.exists():
+        parts += [analysis.read_text().rstrip(), ""]
     errors = results.get("errors") or {}
     if errors:
         parts += [
