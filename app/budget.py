@@ -47,19 +47,19 @@ class PostBudget:
         (a busy network or server) would make the POST that reuses its slot exactly one window later
         arrive too early; the guard keeps the dispatcher from handing such a slot out at once.
         """
-        return max(0, self.size - self._guarded_window()[1])
+        return self.slots()[0]
 
     def next_free_in(self) -> float:
         """Seconds until free_slots() is above zero (0.0 if it is now)."""
-        oldest, count = self._guarded_window()
-        if count < self.size:
-            return 0.0
-        return max(0.0, oldest + self.window_seconds + self.guard_seconds - time.time())
+        return self.slots()[1]
 
-    def _guarded_window(self) -> tuple[float, int]:
-        """(time of the oldest POST counted, how many) over the window plus the guard."""
+    def slots(self) -> tuple[int, float]:
+        """(free slots now, seconds until one is free), from one read of the window plus the guard."""
         key = self.rate.key_for(NAMESPACE, self._account)
-        return self._storage.get_moving_window(key, self.size, self.window_seconds + self.guard_seconds)
+        oldest, count = self._storage.get_moving_window(key, self.size, self.window_seconds + self.guard_seconds)
+        if count < self.size:
+            return self.size - count, 0.0
+        return 0, max(0.0, oldest + self.window_seconds + self.guard_seconds - time.time())
 
     def next_slot_at(self) -> float:
         """Unix time at which the oldest POST in the window leaves it."""

@@ -99,14 +99,13 @@ def dispatch(_motion_id: str | None = None, _payload: dict | None = None) -> lis
     A slot that frees before the next pass is due is waited for here, so it is used at once.
     """
     budget = services.post_budget()
-    free = budget.free_slots()
-    if free <= 0:
-        wait = budget.next_free_in()
+    free, wait = budget.slots()
+    if not free:
         if wait > current_app.config["SETTINGS"].dispatch_interval:
             return []
         time.sleep(wait)
         free = budget.free_slots()
-        if free <= 0:
+        if not free:
             return []
     picked = dispatcher.dispatch(db.session, free, utcnow())
     db.session.commit()
@@ -186,7 +185,7 @@ def deliver(delivery_id: int) -> str:
     try:  # checked again under the turn: the URL's last sender may have sent this one meanwhile
         prepared = _prepare_delivery(delivery_id)
         outcome = prepared if isinstance(prepared, str) else _attempt(prepared)
-        _drain(turn, url, time.monotonic() + DRAIN_SECONDS)
+        _drain(turn, time.monotonic() + DRAIN_SECONDS)
     finally:
         turn.release()
     return outcome
@@ -208,22 +207,19 @@ def _attempt(prepared: delivery.Prepared) -> str:
     return outcome
 
 
-def _drain(turn: UrlTurn, url: str, deadline: float) -> None:
-    """Send what waits for this URL while holding its turn (a deferred delivery may go up to 1 s early)."""
+def _drain(turn: UrlTurn, deadline: float) -> None:
+    """Send what waits for this URL while holding its turn (a deferred delivery may go up to 1 s early).
+
+    What is left when the limit or the deadline is reached is sent by the clock once its deferral ends.
+    """
     for _ in range(DRAIN_LIMIT):
-        waiting = turn.next_waiting()
-        if waiting is None or time.monotonic() > deadline:
-            if waiting is not None:
-                queues.enqueue_deliveries(current_app.extensions["redis"], [waiting])
+        waiting = turn.next_waiting() if time.monotonic() < deadline else None
+        if waiting is None:
             return
         prepared = _prepare_delivery(waiting, early=delivery.DEFER_SECONDS)
-        if isinstance(prepared, str):
-            continue
-        if prepared.url != url:  # not ours after all: let its own job send it
-            queues.enqueue_deliveries(current_app.extensions["redis"], [waiting])
-            continue
-        turn.renew()
-        _attempt(prepared)
+        if not isinstance(prepared, str):
+            turn.renew()
+            _attempt(prepared)
 
 
 def enqueue_due_deliveries() -> int:
@@ -248,21 +244,23 @@ def sweep() -> int:
     settings = current_app.config["SETTINGS"]
     connection = current_app.extensions["redis"]
     requeued = requeue_stale_outbox(db.session, connection, settings.sweep_stale_after)
-    requeued += nudge_waiting_events(db.session, connection, settings.sweep_stale_after)
+    waiting = nudge_waiting_events(db.session, connection, settings.sweep_stale_after)
     released = recover_submissions(db.session, settings.sweep_stale_after)
     unparked = rematch_parked_events(db.session)
     expired = tracking.expire_old(db.session, settings.motion_max_age)
     purged = idempotency.purge_expired(db.session)
     db.session.commit()
     metrics.SWEEPS.inc()
-    for kind, count in (("outbox", requeued), ("submissions", released), ("events", unparked), ("expired", expired)):
+    recovered = {"outbox": requeued, "waiting_events": waiting, "submissions": released, "events": unparked,
+                 "expired": expired}  # fmt: skip
+    for kind, count in recovered.items():
         metrics.SWEEP_RECOVERED.labels(kind).inc(count)
     log.info(
-        "sweep: %d outbox rows and waiting events re-enqueued, %d submissions recovered, %d events unparked, "
+        "sweep: %d outbox re-enqueued, %d waiting events nudged, %d submissions recovered, %d events unparked, "
         "%d expired, %d keys purged",
-        requeued, released, unparked, expired, purged,
+        requeued, waiting, released, unparked, expired, purged,
     )  # fmt: skip
-    return requeued + released + unparked + expired
+    return sum(recovered.values())
 
 
 HANDLERS = {outbox.DISPATCH: dispatch, outbox.JOGG_EVENT: process_jogg_event}
