@@ -1,8 +1,8 @@
-"""The operator page rendered by a real browser: headless Chromium over real HTTP, with a screenshot."""
+"""The operator page in a real browser: headless Chromium logs in through the form over real HTTP, with a screenshot."""
 
+import json
 import re
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 
@@ -11,21 +11,9 @@ from werkzeug.serving import make_server
 
 from app.models import CallbackEndpoint, Status
 from app.models.types import utcnow
+from tests.ops.browser import CHROMIUM, Browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,900",
-    "--virtual-time-budget=3000",
-]
 
 pytestmark = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is absent (install Debian's chromium package)"
@@ -43,11 +31,12 @@ def live_ops_url(ops_app):
     thread.join(timeout=5)
 
 
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run headless Chromium once with a throwaway profile."""
-    profile = tmp_path / "profile"
-    command = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+@pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium with a throwaway profile."""
+    running = Browser(tmp_path / "profile")
+    yield running
+    running.close()
 
 
 def _fill(make_motion, make_caller, session, ops_app) -> None:
@@ -64,22 +53,27 @@ def _fill(make_motion, make_caller, session, ops_app) -> None:
     ops_app.extensions["post_budget"].try_acquire()
 
 
-def test_chromium_renders_the_page_with_counts_and_chart(
-    live_ops_url, ops_token, make_motion, make_caller, session, ops_app, tmp_path
+def test_chromium_logs_in_and_renders_the_page_with_counts_and_chart(
+    live_ops_url, ops_token, make_motion, make_caller, session, ops_app, browser
 ):
-    """Chromium loads /ops with the token, draws the chart, and shows the counts; the screenshot is kept."""
+    """Chromium is sent to the login form, logs in with the token, then sees the counts and the chart."""
     _fill(make_motion, make_caller, session, ops_app)
-    url = f"{live_ops_url}/ops?token={ops_token}"
+    browser.call("Page.navigate", url=f"{live_ops_url}/ops")
+    browser.wait_for("location.pathname === '/ops/login' && document.readyState === 'complete'")
+    browser.evaluate("document.getElementById('token').value = 'not-the-token'; document.forms[0].submit()")
+    browser.wait_for("document.getElementById('login-failed') !== null")
+    browser.evaluate(f"document.getElementById('token').value = {json.dumps(ops_token)}; document.forms[0].submit()")
+    browser.wait_for("location.pathname === '/ops' && document.getElementById('count-total') !== null")
+    browser.wait_for("document.getElementById('hourly-chart').style.display === 'block'")
+    assert browser.evaluate("document.cookie") == ""  # HttpOnly: no script can read the login
+
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "ops.png"
-    screenshot.unlink(missing_ok=True)
-
-    shot = chromium(tmp_path, f"--screenshot={screenshot}", url)
-    assert screenshot.exists(), shot.stderr[-2000:]
+    browser.screenshot(screenshot)
     assert screenshot.stat().st_size > 10_000
-
-    dom = chromium(tmp_path, "--dump-dom", url).stdout
+    dom = browser.evaluate("document.documentElement.outerHTML")
     (ARTIFACTS / "ops-dom.html").write_text(dom)
+    assert ops_token not in dom and browser.evaluate("location.search") == ""
     assert 'id="count-total">16<' in dom
     for status, count in {"queued": 4, "processing": 3, "completed": 6, "failed": 2, "cancelled": 1}.items():
         assert f'id="count-{status}">{count}<' in dom, status

@@ -57,7 +57,7 @@ def _error_view(motion: Motion) -> dict:
 def test_page_shows_the_numbers(ops_client, ops_token, session, make_motion, make_caller, ops_app):
     """The HTML carries the same numbers as the data, and the chart element with its data."""
     made = _scenario(session, make_motion, make_caller, ops_app)
-    page = ops_client.get("/ops", query_string={"token": ops_token}).get_data(as_text=True)
+    page = ops_client.get("/ops", headers={"Authorization": f"Bearer {ops_token}"}).get_data(as_text=True)
     for status, count in {"queued": 3, "processing": 2, "completed": 1, "failed": 1, "cancelled": 1}.items():
         assert re.search(rf'id="count-{status}">{count}<', page), status
     assert 'id="count-total">8<' in page
@@ -76,7 +76,7 @@ def test_window_and_buckets_follow_created_at(ops_client, ops_token, session, ma
     old.created_at = utcnow() - timedelta(hours=25)
     recent.created_at = utcnow() - timedelta(hours=3, minutes=30)
     session.commit()
-    data = ops_client.get("/ops/data.json", query_string={"token": ops_token}).json
+    data = ops_client.get("/ops/data.json", headers={"Authorization": f"Bearer {ops_token}"}).json
     assert data["motions_24h"]["total"] == 1
     assert data["hourly"]["series"]["processing"][20] == 1
     assert data["oldest_queued"]["id"] == old.id and data["oldest_queued"]["age_seconds"] >= 25 * 3600
@@ -89,13 +89,13 @@ def test_latest_errors_are_the_newest_ten_and_skip_cleared_ones(ops_client, ops_
         motion.updated_at = utcnow() - timedelta(minutes=60 - i)
     failed[-1].error = None  # as a retry leaves it (JSON null, not SQL NULL)
     session.commit()
-    errors = ops_client.get("/ops/data.json", query_string={"token": ops_token}).json["latest_errors"]
+    errors = ops_client.get("/ops/data.json", headers={"Authorization": f"Bearer {ops_token}"}).json["latest_errors"]
     assert [error["message"] for error in errors] == [f"boom {i}" for i in range(10, 0, -1)]
 
 
 def test_an_empty_service_reads_calmly(ops_client, ops_token):
     """With nothing in flight the page says so instead of failing."""
-    page = ops_client.get("/ops", query_string={"token": ops_token}).get_data(as_text=True)
+    page = ops_client.get("/ops", headers={"Authorization": f"Bearer {ops_token}"}).get_data(as_text=True)
     assert 'id="count-total">0<' in page
     assert "none waiting" in page and 'id="submissions">flowing<' in page
 
@@ -105,9 +105,9 @@ def test_redis_down_shows_unavailable(make_ops_app, settings, session, make_moti
     make_motion()
     down = make_ops_app(settings.with_overrides(redis_url="redis://127.0.0.1:1/0"))
     token = down.config["SETTINGS"].ops_token
-    resp = down.test_client().get("/ops", query_string={"token": token})
+    resp = down.test_client().get("/ops", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
     assert page.count("unavailable (Redis did not answer)") == 2 and 'id="count-total">1<' in page
-    data = down.test_client().get("/ops/data.json", query_string={"token": token}).json
+    data = down.test_client().get("/ops/data.json", headers={"Authorization": f"Bearer {token}"}).json
     assert data["queues"] == data["post_budget"] == "unavailable"

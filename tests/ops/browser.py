@@ -1,0 +1,97 @@
+"""Headless Chromium driven over the DevTools protocol on a pipe (no extra library): navigate, run script, shoot."""
+
+import base64
+import fcntl
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+    "--remote-debugging-pipe",
+]
+
+
+class Browser:
+    """One Chromium process with one page; commands go in on fd 3, answers come out on fd 4."""
+
+    def __init__(self, profile: Path):
+        """Start Chromium with a throwaway profile and open a blank page."""
+        to_chrome, self._writer = os.pipe()
+        self._reader, from_chrome = os.pipe()
+        self.process = subprocess.Popen(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            pass_fds=(3, 4), preexec_fn=lambda: _onto_3_and_4(to_chrome, from_chrome),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        os.close(to_chrome), os.close(from_chrome)
+        self._buffer, self._next_id, self.session = b"", 0, None
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+
+    def call(self, method: str, **params) -> dict:
+        """Send one command and return its result, skipping the events in between."""
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params}
+        if self.session and not method.startswith("Target."):
+            message["sessionId"] = self.session
+        os.write(self._writer, json.dumps(message).encode() + b"\0")
+        while True:
+            answer = self._read_message()
+            if answer.get("id") == self._next_id:
+                if "error" in answer:
+                    raise RuntimeError(f"{method}: {answer['error']}")
+                return answer["result"]
+
+    def evaluate(self, expression: str):
+        """The value of a JavaScript expression in the page."""
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 30.0):
+        """Poll a JavaScript expression until it is truthy; its value, or an AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"the page never satisfied {expression!r}; it is at {self.evaluate('location.href')}")
+
+    def screenshot(self, path: Path) -> None:
+        """Save a PNG of the page."""
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
+
+    def close(self) -> None:
+        """Stop Chromium."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        os.close(self._writer), os.close(self._reader)
+
+    def _read_message(self) -> dict:
+        """The next NUL-terminated JSON message from Chromium."""
+        while b"\0" not in self._buffer:
+            chunk = os.read(self._reader, 65536)
+            if not chunk:
+                raise RuntimeError("Chromium closed its DevTools pipe")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+
+def _onto_3_and_4(commands: int, answers: int) -> None:
+    """In the child: put the command pipe on fd 3 and the answer pipe on fd 4 (by way of high numbers)."""
+    high = fcntl.fcntl(commands, fcntl.F_DUPFD, 10), fcntl.fcntl(answers, fcntl.F_DUPFD, 10)
+    os.dup2(high[0], 3)
+    os.dup2(high[1], 4)
