@@ -2,8 +2,9 @@
 
 import os
 
+# BIND: one or more addresses, comma separated (host:port, [::]:port, unix:/path); else every interface on PORT.
+bind = (os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}").replace(",", " ").split()
 # The API is I/O-bound (SQL, Redis, long-polls of up to 30 s with ?wait=), so threads, not more processes.
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "16"))
@@ -15,6 +16,9 @@ max_requests = 10000
 max_requests_jitter = 1000
 accesslog = "-"
 errorlog = "-"
+# No user name (a caller key sent as Basic credentials), no query values, no referrer query (app/logs.py).
+logger_class = "app.logs.AccessLogger"
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)s "%(a)s"'
 
 
 def child_exit(_server, worker):

@@ -5,7 +5,9 @@ import logging
 import re
 import secrets
 import sys
+from urllib.parse import parse_qsl, quote
 
+from gunicorn.glogging import Logger as GunicornLogger
 from pythonjsonlogger.json import JsonFormatter
 
 from app.config import Settings
@@ -89,3 +91,31 @@ def init_app(app) -> None:
         token = g.pop("log_token", None)
         if token is not None:
             reset(token)
+
+
+# Query parameters of our own routes whose values are never secret; any other value is masked.
+PUBLIC_QUERY = frozenset("wait limit cursor status created_after created_before after from to".split())
+# Request headers gunicorn would offer as %({name}i)s atoms that carry credentials.
+CREDENTIAL_HEADERS = ("{authorization}i", "{cookie}i", "{x-api-key}i", "{x-webhook-signature}i", "{webhook-signature}i")
+
+
+def redact_query(query: str) -> str:
+    """A query string with every value outside PUBLIC_QUERY replaced by `[redacted]`."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return "&".join(f"{quote(k)}={quote(v) if k in PUBLIC_QUERY else '[redacted]'}" for k, v in pairs)
+
+
+class AccessLogger(GunicornLogger):
+    """gunicorn's logger, whose access lines carry no user name, no query secret and no credential header."""
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        """The usual atoms, with `u` always `-` and the query's values masked in `r`, `q` and `f`."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        path, _, query = environ.get("RAW_URI", "").partition("?")
+        query = redact_query(query)
+        target = f"{path}?{query}" if query else path
+        atoms.update(u="-", q=query, r=f"{atoms['m']} {target} {atoms['H']}")
+        atoms["f"] = atoms["f"].partition("?")[0]
+        for name in CREDENTIAL_HEADERS:
+            atoms.pop(name, None)
+        return atoms

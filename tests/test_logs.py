@@ -69,3 +69,36 @@ def test_secret_shaped_text_is_masked(caplog):
     key, secret = callers.new_api_key(), callers.new_webhook_secret()
     log.warning("key %s secret %s", key, secret)
     assert key not in caplog.text and secret not in caplog.text and "[redacted]" in caplog.text
+
+
+def test_access_log_lines_carry_no_user_no_query_value_and_no_credential_header():
+    """gunicorn's access line (our format and logger) drops Basic users, query secrets and credential headers."""
+    import base64
+    import runpy
+    from datetime import timedelta
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import SafeAtoms
+
+    from app.logs import AccessLogger
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    config = Config()
+    config.set("access_log_format", conf["access_log_format"])
+    basic = base64.b64encode(b"mgw_userpart:mgw_secretkey").decode()
+    query = "wait=5&token=tok-123&api_key=k%2F9"
+    environ = {
+        "REQUEST_METHOD": "GET", "RAW_URI": f"/v1/motions?{query}", "PATH_INFO": "/v1/motions",
+        "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1",
+        "HTTP_AUTHORIZATION": f"Basic {basic}", "HTTP_REFERER": "https://x.example/ops?token=tok-123",
+    }  # fmt: skip
+    request = SimpleNamespace(headers=[("AUTHORIZATION", f"Basic {basic}"), ("COOKIE", "mg_ops=abc")])
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    atoms = AccessLogger(config).atoms(response, request, environ, timedelta(milliseconds=3))
+    wider_format = config.access_log_format + " %({authorization}i)s %({cookie}i)s"  # were someone to add them
+    line = wider_format % SafeAtoms(atoms)
+    assert '"GET /v1/motions?wait=5&token=[redacted]&api_key=[redacted] HTTP/1.1" 200' in line
+    for secret in ("tok-123", "k%2F9", "k/9", basic, "mgw_userpart", "mgw_secretkey", "mg_ops=abc", "abc"):
+        assert secret not in line, secret
