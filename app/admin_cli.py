@@ -88,7 +88,7 @@ def _age(text: str) -> timedelta:
 
 
 def _endpoint(endpoint) -> dict:
-    """One webhook endpoint as JoggAI lists it (it never lists secrets)."""
+    """One webhook endpoint as JoggAI lists it, without the secret the list carries."""
     return {
         "endpoint_id": endpoint.endpoint_id,
         "url": endpoint.url,

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from app import services
 from app.domain import account as accounts
 from app.extensions import db
-from app.jogg import JoggError
+from app.jogg import Endpoint, JoggClient, JoggError
 
 jogg_cli = AppGroup("jogg", help="Manage the JoggAI account as this service uses it.")
 
@@ -26,19 +26,53 @@ EVENTS = (
 @click.argument("url", required=False)
 @click.option("--wait", default=90.0, show_default=True, help="Seconds to wait for a free JoggAI POST slot.")
 def register_webhook(url: str | None, wait: float) -> None:
-    """Register URL (default: PUBLIC_BASE_URL/webhooks/jogg) with JoggAI and store the secret it returns."""
+    """Register URL (default: PUBLIC_BASE_URL/webhooks/jogg) with JoggAI; store and print the secret it returns.
+
+    When JoggAI already has an endpoint for URL, its secret is taken from JoggAI's endpoint list
+    instead (no POST spent, no second endpoint). The receiver accepts the stored secret at once,
+    so JOGG_WEBHOOK_SECRET need not be set.
+    """
     url = url or f"{current_app.config['SETTINGS'].public_base_url}/webhooks/jogg"
-    _take_post_slot(wait)
+    client = services.jogg_client()
     try:
-        endpoint = services.jogg_client().create_endpoint(url, EVENTS)
+        existing = _listed(client, url)
+        endpoint = existing or _create(client, url, wait)
     except JoggError as exc:
         raise click.ClickException(f"JoggAI refused the endpoint: {exc}") from None
+    if not endpoint.secret:
+        raise click.ClickException(f"JoggAI listed endpoint {endpoint.endpoint_id} for {url} without its secret")
+    _store(endpoint)
+    _warn_if_deaf(endpoint)
+    shown = {"endpoint_id": endpoint.endpoint_id, "url": url, "events": list(endpoint.events or EVENTS)}
+    click.echo(json.dumps({**shown, "reused": existing is not None, "secret": endpoint.secret}))
+
+
+def _listed(client: JoggClient, url: str) -> Endpoint | None:
+    """The endpoint JoggAI already has for this URL (its list shows each secret), if any."""
+    return next((endpoint for endpoint in client.list_endpoints() if endpoint.url == url), None)
+
+
+def _create(client: JoggClient, url: str, wait: float) -> Endpoint:
+    """Create the endpoint, spending one slot of the shared POST budget."""
+    _take_post_slot(wait)
+    return client.create_endpoint(url, EVENTS)
+
+
+def _store(endpoint: Endpoint) -> None:
+    """Keep the endpoint's secret, the one it replaces staying valid as the previous secret."""
     account = accounts.load(db.session, lock=True)
-    account.previous_webhook_secret = account.webhook_secret
+    if account.webhook_secret != endpoint.secret:
+        account.previous_webhook_secret = account.webhook_secret
     account.webhook_endpoint_id, account.webhook_secret = endpoint.endpoint_id, endpoint.secret
     db.session.commit()
-    stored = {"endpoint_id": endpoint.endpoint_id, "url": url, "events": list(EVENTS), "secret": "stored"}
-    click.echo(json.dumps(stored))
+
+
+def _warn_if_deaf(endpoint: Endpoint) -> None:
+    """Say so when a reused endpoint is disabled or does not hear the motion events."""
+    missing = [event for event in EVENTS[:2] if endpoint.events and event not in endpoint.events]
+    if (endpoint.status and endpoint.status != "enabled") or missing:
+        detail = f"status {endpoint.status}" + (f", not subscribed to {', '.join(missing)}" if missing else "")
+        click.echo(f"WARNING: endpoint {endpoint.endpoint_id} is registered but {detail}", err=True)
 
 
 def _take_post_slot(wait: float) -> None:

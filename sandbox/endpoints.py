@@ -25,7 +25,7 @@ STATUSES = ("enabled", "disabled")
 
 @dataclass
 class Endpoint:
-    """A registered webhook receiver; its secret is shown only when it is created."""
+    """A registered webhook receiver; JoggAI shows its secret on creation and in the endpoint list."""
 
     url: str
     events: list[str]
@@ -38,18 +38,16 @@ class Endpoint:
         """Whether this endpoint should receive `event`."""
         return self.status == "enabled" and event in self.events
 
-    def view(self, with_secret: bool = False) -> dict[str, Any]:
-        """The endpoint as JoggAI shows it."""
-        data: dict[str, Any] = {
+    def view(self) -> dict[str, Any]:
+        """The endpoint as JoggAI shows it, secret included (its list shows each secret too, 2026-11)."""
+        return {
             "endpoint_id": self.endpoint_id,
             "url": self.url,
             "events": list(self.events),
             "status": self.status,
+            "secret": self.secret,
             "created_at": self.created_at,
         }
-        if with_secret:
-            data["secret"] = self.secret
-        return data
 
 
 class EndpointBook:

@@ -66,12 +66,33 @@ def test_malformed_values_stop_start_up(environ, name, value):
         load_settings()
 
 
+def test_production_starts_without_a_webhook_secret(environ):
+    """JOGG_WEBHOOK_SECRET is optional: `flask jogg register-webhook` stores the secret JoggAI returns."""
+    environ({k: v for k, v in PRODUCTION.items() if k != "JOGG_WEBHOOK_SECRET"})
+    assert load_settings().jogg_webhook_secret == ""
+
+
 def test_development_fills_in_local_defaults(environ):
     """APP_ENV=development needs nothing set."""
     environ({"APP_ENV": "development"})
     settings = load_settings()
     assert settings.database_url.startswith("sqlite:///")
     assert settings.jogg_base_url == "http://127.0.0.1:8100"
+
+
+def test_development_database_is_the_make_run_file_from_any_folder(environ, monkeypatch, tmp_path):
+    """The default SQLite URL is absolute: the file `make run` uses, whatever the working folder."""
+    from pathlib import Path
+
+    from app import create_app
+    from app.extensions import db
+
+    monkeypatch.chdir(tmp_path)
+    environ({"APP_ENV": "development"})
+    expected = Path(__file__).resolve().parent.parent / "instance" / "motion-gateway.db"
+    assert load_settings().database_url == f"sqlite:///{expected}"
+    with create_app().app_context():
+        assert db.engine.url.database == str(expected)
 
 
 def test_unknown_environment_is_refused(environ):

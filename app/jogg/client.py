@@ -11,10 +11,11 @@ import requests
 
 from app.jogg.envelope import transport_error, unwrap
 from app.jogg.errors import JoggError, RetryableError, scrub
-from app.jogg.models import AddMotionResult, Endpoint, MotionStatus, as_int, endpoint_list
+from app.jogg.models import AddMotionResult, Endpoint, MotionStatus, PhotoAvatar, as_int, avatar_page, endpoint_list
 
 log = logging.getLogger(__name__)
 USER_AGENT = "motion-gateway (JoggClient)"
+LIST_PAGE_SIZE, LIST_MAX_PAGES = 100, 10
 
 
 class JoggClient:
@@ -72,6 +73,21 @@ class JoggClient:
         data = self._call("GET", "/v2/photo_avatar", params={"motion_id": motion_id})
         return MotionStatus.from_data(data, motion_id)
 
+    def photo_avatars(self, name: str) -> list[PhotoAvatar]:
+        """The account's photo avatars named exactly `name` (JoggAI's filter is a search: the rest are dropped).
+
+        Reads up to LIST_MAX_PAGES pages of LIST_PAGE_SIZE; more than that raises RetryableError, since an
+        incomplete list is no evidence of absence.
+        """
+        found: list[PhotoAvatar] = []
+        for page in range(1, LIST_MAX_PAGES + 1):
+            params = {"name": name, "page": page, "page_size": LIST_PAGE_SIZE}
+            entries, total = avatar_page(self._call("GET", "/v2/avatars/photo_avatars", params=params))
+            found.extend(entry for entry in entries if entry.name == name)
+            if len(entries) < LIST_PAGE_SIZE or (total is not None and page * LIST_PAGE_SIZE >= total):
+                return found
+        raise RetryableError(f"photo-avatar list for {name!r} is longer than {LIST_MAX_PAGES} pages")
+
     def remaining_quota(self) -> int:
         """Credits left on the account."""
         data = self._call("GET", "/v2/user/remaining_quota")
@@ -81,12 +97,12 @@ class JoggClient:
         return quota
 
     def create_endpoint(self, url: str, events: Iterable[str], status: str = "enabled") -> Endpoint:
-        """Register a webhook endpoint (a rate-limited POST); keep the returned secret, it is shown once."""
+        """Register a webhook endpoint (a rate-limited POST); the answer carries its secret."""
         body = {"url": url, "events": list(events), "status": status}
         return Endpoint.from_data(self._call("POST", "/v2/endpoint", json=body))
 
     def list_endpoints(self) -> list[Endpoint]:
-        """Every registered endpoint (secrets are not included)."""
+        """Every registered endpoint, each with its secret (JoggAI lists them, 2026-11)."""
         return endpoint_list(self._call("GET", "/v2/endpoints"))
 
     def delete_endpoint(self, endpoint_id: str) -> None:

@@ -81,13 +81,13 @@ def test_remaining_quota_is_an_int(start_jogg):
 
 
 def test_endpoint_create_list_delete(start_jogg):
-    """create_endpoint returns the id and the once-shown secret; list omits it; delete removes it."""
+    """create_endpoint returns the id and the secret; the list shows it too; delete removes it."""
     client, _ = start_jogg()
     endpoint = client.create_endpoint("https://example.com/hook", ["generated_motion_success"])
     assert endpoint.endpoint_id and endpoint.secret and endpoint.status == "enabled"
     assert endpoint.secret not in repr(endpoint)
     [listed] = client.list_endpoints()
-    assert listed.endpoint_id == endpoint.endpoint_id and listed.secret is None
+    assert listed.endpoint_id == endpoint.endpoint_id and listed.secret == endpoint.secret
     client.delete_endpoint(endpoint.endpoint_id)
     assert client.list_endpoints() == []
 

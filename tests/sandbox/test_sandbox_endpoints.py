@@ -20,11 +20,13 @@ def test_create_returns_an_id_and_a_secret(sandbox):
     assert data["status"] == "enabled" and data["events"] == EVENTS
 
 
-def test_the_list_never_shows_secrets(sandbox):
-    """GET /v2/endpoints lists endpoints without their secrets."""
-    created = create(sandbox, "https://example.com/hook")["data"]
-    [listed] = sandbox.call("GET", "/v2/endpoints").json()["data"]
-    assert listed["endpoint_id"] == created["endpoint_id"] and "secret" not in listed
+def test_the_list_shows_each_secret(sandbox):
+    """GET /v2/endpoints lists every endpoint with its secret, as JoggAI does (2026-11)."""
+    created = [create(sandbox, f"https://example.com/hook/{i}")["data"] for i in range(2)]
+    listed = sandbox.call("GET", "/v2/endpoints").json()["data"]
+    assert [(e["endpoint_id"], e["url"], e["secret"]) for e in listed] == [
+        (e["endpoint_id"], e["url"], e["secret"]) for e in created
+    ]
 
 
 def test_update_changes_status_and_events_but_not_the_secret(sandbox, receiver):
@@ -32,7 +34,8 @@ def test_update_changes_status_and_events_but_not_the_secret(sandbox, receiver):
     created = create(sandbox, "https://example.com/hook", status="disabled")["data"]
     body = {"url": receiver.url, "status": "enabled", "events": ["generated_motion_success"]}
     updated = sandbox.call("PUT", f"/v2/endpoint/{created['endpoint_id']}", json=body).json()["data"]
-    assert updated["status"] == "enabled" and updated["url"] == receiver.url and "secret" not in updated
+    assert updated["status"] == "enabled" and updated["url"] == receiver.url
+    assert updated["secret"] == created["secret"]
     sandbox.new_motion_id()
     [delivery] = receiver.wait_for(1)
     expected = hmac.new(created["secret"].encode(), delivery.body, hashlib.sha256).hexdigest()
