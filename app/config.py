@@ -22,8 +22,6 @@ REQUIRED_IN_PRODUCTION = (
 # Absolute, so that `flask` finds the same file from any folder (Flask-SQLAlchemy would put a
 # relative SQLite path under instance/ a second time).
 DEVELOPMENT_DATABASE = Path(__file__).resolve().parent.parent / "instance" / "motion-gateway.db"
-UNCERTAIN_POLICIES = ("resubmit", "fail", "wait")  # what to do with a submission still in doubt after the grace
-
 DEVELOPMENT_DEFAULTS = {
     "DATABASE_URL": f"sqlite:///{DEVELOPMENT_DATABASE}",
     "REDIS_URL": "redis://127.0.0.1:6389/0",
@@ -61,7 +59,6 @@ class Settings:
     sweep_interval: int
     callback_retry_schedule: tuple[int, ...]
     callback_allowed_networks: tuple[str, ...]
-    image_allowed_networks: tuple[str, ...]
     ops_token: str = field(repr=False)
     max_body_bytes: int = 64 * 1024
     jogg_connect_timeout: float = 3.05
@@ -73,8 +70,6 @@ class Settings:
     sweep_stale_after: float = 30.0
     events_feed_lag: float = 2.0
     worker_niceness: int = 5
-    uncertain_policy: str = "resubmit"
-    uncertain_grace: float = 600.0
     idempotency_ttl: timedelta = timedelta(hours=24)
 
     @property
@@ -126,7 +121,6 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
             env, "CALLBACK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000", allow_zero=True
         ),
         callback_allowed_networks=_allowlist(env.list("CALLBACK_ALLOWED_NETWORKS", [])),
-        image_allowed_networks=_allowlist(env.list("IMAGE_ALLOWED_NETWORKS", []), "IMAGE_ALLOWED_NETWORKS"),
         ops_token=text("OPS_TOKEN"),
         max_body_bytes=env.int("MAX_BODY_BYTES", 64 * 1024, validate=_positive),
         jogg_connect_timeout=env.float("JOGG_CONNECT_TIMEOUT", 3.05, validate=_positive),
@@ -138,8 +132,6 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         sweep_stale_after=env.float("SWEEP_STALE_AFTER", 30.0, validate=_positive),
         events_feed_lag=env.float("EVENTS_FEED_LAG", 2.0, validate=lambda v: v >= 0),
         worker_niceness=env.int("WORKER_NICENESS", 5, validate=lambda v: 0 <= v <= 19),
-        uncertain_policy=env.str("UNCERTAIN_POLICY", "resubmit", validate=_one_of(UNCERTAIN_POLICIES)),
-        uncertain_grace=env.float("UNCERTAIN_GRACE", 600.0, validate=_positive),
     )
 
 
@@ -159,26 +151,12 @@ def _rate(value: str) -> str:
     return value
 
 
-def _allowlist(entries: list[str], name: str = "CALLBACK_ALLOWED_NETWORKS") -> tuple[str, ...]:
-    """An allowlist of networks and hosts, checked now so a typo stops start-up instead of every request."""
+def _allowlist(entries: list[str]) -> tuple[str, ...]:
+    """The callback allowlist, checked now so a typo stops start-up instead of every delivery."""
     from app.notifications.url_safety import parse_allowlist
 
-    try:
-        parse_allowlist(entries)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("CALLBACK_ALLOWED_NETWORKS", name)) from None
+    parse_allowlist(entries)
     return tuple(entries)
-
-
-def _one_of(choices: tuple[str, ...]):
-    """environs validator: one of these words."""
-
-    def check(value: str) -> bool:
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return True
-
-    return check
 
 
 def _positive(value: int) -> bool:
