@@ -1,9 +1,13 @@
-# motion-gateway: `make run` starts the whole stack locally, `make test` runs the suite.
+# motion-gateway: `make run` starts the whole stack locally, `make start` runs production from .env,
+# `make test` runs the suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# The Procfile's release step (migrations), run to completion before the long-running processes.
+RELEASE := $(shell sed -n 's/^release: *//p' Procfile)
+WORKERS ?= 2
 
-.PHONY: run test lint install install-dev clean bench chaos
+.PHONY: run start flask test lint install install-dev clean bench chaos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +26,16 @@ install-dev: $(VENV)/.dev
 
 run: install
 	$(BIN)/python -m devstack.run
+
+# Production: .env configures every process (honcho reads it); the venv's bin is on their PATH.
+start: install
+	@test -f .env || { echo "make start: no .env here; cp .env.example .env and fill it in" >&2; exit 2; }
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho run $(RELEASE)
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start --concurrency worker=$(WORKERS) web worker clock
+
+# Any flask command against the `make run` stack, e.g. make flask ARGS="callers list".
+flask: install
+	$(BIN)/python -m devstack.cli $(ARGS)
 
 test: install-dev
 	$(BIN)/python -m pytest

@@ -17,6 +17,7 @@ DEV_ENV = {
     "DATABASE_URL": f"sqlite:///{INSTANCE / 'motion-gateway.db'}",
     "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
     "PUBLIC_BASE_URL": WEB_URL,
+    "OPS_TOKEN": "dev-ops-token",
     "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
     "LOG_LEVEL": "INFO",
     "JOGG_BASE_URL": "http://127.0.0.1:8100",
@@ -57,12 +58,15 @@ def banner(api_key: str) -> str:
     body = json.dumps(
         {"image_url": "https://example.com/avatar.png", "name": "Demo", "voice_id": "en-US-JennyNeural", "model": "2.0"}
     )
+    ops_token = DEV_ENV["OPS_TOKEN"]
     return f"""
 motion-gateway is starting (Ctrl-C stops everything)
   API        {WEB_URL}/v1/motions
   API docs   {WEB_URL}/docs   (OpenAPI: {WEB_URL}/openapi.json)
+  operators  {WEB_URL}/ops   (log in with the token {ops_token}; scripts send Authorization: Bearer {ops_token})
   JoggAI     sandbox on http://127.0.0.1:8100 (stats: http://127.0.0.1:8100/_sandbox/stats)
   health     {WEB_URL}/healthz  {WEB_URL}/readyz
+  flask CLI  make flask ARGS="callers list"   (any flask command, against this stack)
   demo key   {api_key}
 
 Try:
