@@ -69,10 +69,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP routes."""
-    from app.api import health, metrics, motions, notifications, webhooks
+    from app.api import auth, health, metrics, motions, notifications, webhooks
     from app.ops import views as ops_views
 
     metrics.instrument(app)
+    app.after_request(auth.count_ops_refusal)
     app.register_blueprint(health.blp)
     app.register_blueprint(metrics.blp)
     app.register_blueprint(ops_views.blp)

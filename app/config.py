@@ -59,6 +59,7 @@ class Settings:
     sweep_interval: int
     callback_retry_schedule: tuple[int, ...]
     callback_allowed_networks: tuple[str, ...]
+    image_allowed_networks: tuple[str, ...]
     ops_token: str = field(repr=False)
     max_body_bytes: int = 64 * 1024
     jogg_connect_timeout: float = 3.05
@@ -121,6 +122,7 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
             env, "CALLBACK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000", allow_zero=True
         ),
         callback_allowed_networks=_allowlist(env.list("CALLBACK_ALLOWED_NETWORKS", [])),
+        image_allowed_networks=_allowlist(env.list("IMAGE_ALLOWED_NETWORKS", []), "IMAGE_ALLOWED_NETWORKS"),
         ops_token=text("OPS_TOKEN"),
         max_body_bytes=env.int("MAX_BODY_BYTES", 64 * 1024, validate=_positive),
         jogg_connect_timeout=env.float("JOGG_CONNECT_TIMEOUT", 3.05, validate=_positive),
@@ -151,11 +153,14 @@ def _rate(value: str) -> str:
     return value
 
 
-def _allowlist(entries: list[str]) -> tuple[str, ...]:
-    """The callback allowlist, checked now so a typo stops start-up instead of every delivery."""
+def _allowlist(entries: list[str], name: str = "CALLBACK_ALLOWED_NETWORKS") -> tuple[str, ...]:
+    """An allowlist of networks and hosts, checked now so a typo stops start-up instead of every request."""
     from app.notifications.url_safety import parse_allowlist
 
-    parse_allowlist(entries)
+    try:
+        parse_allowlist(entries)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("CALLBACK_ALLOWED_NETWORKS", name)) from None
     return tuple(entries)
 
 

@@ -25,6 +25,9 @@ JOGG_CALLS = Counter("mg_jogg_calls_total", "Calls to JoggAI by endpoint and bus
 JOGG_LATENCY = Histogram("mg_jogg_call_duration_seconds", "Time JoggAI took to answer", ["endpoint"])
 SUBMISSIONS = Counter("mg_submissions_total", "Submit job outcomes", ["outcome"])
 WEBHOOKS = Counter("mg_jogg_webhooks_total", "JoggAI webhooks received", ["result"])
+AUTH_FAILURES = Counter(
+    "mg_auth_failures_total", "Refused credentials: kind api_key, webhook_signature or ops; reason", ["kind", "reason"]
+)
 DELIVERIES = Counter(
     "mg_callback_deliveries_total", "Callback attempts by outcome and attempt number", ["outcome", "attempt"]
 )

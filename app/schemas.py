@@ -1,7 +1,9 @@
 """Marshmallow schemas: every rule the API enforces on input, and the shape of every output."""
 
 import json
+from collections.abc import Sequence
 from datetime import UTC
+from urllib.parse import urlsplit
 
 from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -11,11 +13,13 @@ from app.domain.transitions import SOURCES
 from app.models import MODELS, Priority, Status
 from app.notifications.history import BadFeedCursor
 from app.notifications.history import decode_cursor as feed_decode
-from app.notifications.url_safety import UnsafeCallbackUrl, check_syntax_only
+from app.notifications.url_safety import UnsafeCallbackUrl, check_syntax_only, parse_allowlist
 
 DESCRIPTION_LIMIT_1_0 = 300  # bytes, exclusive: "under 300 bytes" for model 1.0
 DESCRIPTION_LIMIT = 1500  # bytes, inclusive, for the other models
 METADATA_LIMIT = 4096  # bytes of compact JSON
+METADATA_DEPTH = 16  # the metadata object is level 1; each object or array inside it adds one
+FEED_POSITION_LIMIT = 2**63  # feed positions are BIGINT sequence numbers
 URL_LIMIT = 2048
 
 
@@ -37,7 +41,7 @@ class MotionCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    image_url = _http_url(require_tld=True, required=True)
+    image_url = _http_url(require_tld=False, required=True)  # hosts are checked by _image_url_is_reachable
     name = _text(1, 200, required=True)
     voice_id = _text(1, 128, required=True)
     model = fields.String(required=True, validate=validate.OneOf(MODELS))
@@ -72,11 +76,51 @@ class MotionCreateSchema(Schema):
                 raise ValidationError(str(exc), "callback_url") from None
 
     @validates_schema
+    def _image_url_is_reachable(self, data, **_):
+        """JoggAI fetches image_url: refuse a host it cannot reach, unless IMAGE_ALLOWED_NETWORKS lists it."""
+        url = data.get("image_url")
+        reason = url and image_url_refusal(url, current_app.config["SETTINGS"].image_allowed_networks)
+        if reason:
+            raise ValidationError(reason, "image_url")
+
+    @validates_schema
     def _metadata_fits(self, data, **_):
-        """Metadata is a small JSON object."""
+        """Metadata is a small JSON object, nested at most METADATA_DEPTH levels."""
         meta = data.get("meta")
+        if meta is not None and json_depth(meta) > METADATA_DEPTH:
+            raise ValidationError(f"must be nested at most {METADATA_DEPTH} levels deep", "metadata")
         if meta is not None and len(json.dumps(meta, separators=(",", ":")).encode()) > METADATA_LIMIT:
             raise ValidationError(f"must be at most {METADATA_LIMIT} bytes serialized", "metadata")
+
+
+def image_url_refusal(url: str, allowed: Sequence[str]) -> str | None:
+    """Why JoggAI could not fetch this image (credentials, a loopback, private, reserved or one-label host), or None."""
+    try:
+        parts = urlsplit(url)
+        check_syntax_only(url, allowed)
+    except UnsafeCallbackUrl as exc:
+        return exc.reason.replace("CALLBACK_ALLOWED_NETWORKS", "IMAGE_ALLOWED_NETWORKS")
+    except ValueError:
+        return "is not a valid URL"
+    if "@" in parts.netloc:
+        return "must not carry credentials (user:password@); JoggAI would receive them"
+    host = (parts.hostname or "").rstrip(".")
+    local = host == "localhost" or host.endswith(".localhost")  # passed above only because allowlisted
+    if "." not in host and ":" not in host and not local and host not in parse_allowlist(allowed).hosts:
+        return f"host {host!r} is a single-label name JoggAI cannot resolve; use a public host name"
+    return None
+
+
+def json_depth(value: object) -> int:
+    """How deeply objects and arrays nest in a parsed JSON value (the outermost counts as 1), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -99,6 +143,16 @@ class WaitQuerySchema(Schema):
     )
 
 
+class UTCDateTimeField(fields.AwareDateTime):
+    """A timestamp with a zone (UTC when none is given), refused if it cannot be expressed in UTC."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("is out of range once converted to UTC") from None
+
+
 class CursorField(fields.String):
     """An opaque listing cursor, decoded to the position it points at."""
 
@@ -114,9 +168,12 @@ class FeedCursorField(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return feed_decode(super()._deserialize(value, attr, data, **kwargs))
+            position = feed_decode(super()._deserialize(value, attr, data, **kwargs))
         except BadFeedCursor as exc:
             raise ValidationError(str(exc)) from None
+        if not 0 <= position < FEED_POSITION_LIMIT:
+            raise ValidationError("cursor is not one this service issued")
+        return position
 
 
 class MotionListQuerySchema(Schema):
@@ -127,8 +184,8 @@ class MotionListQuerySchema(Schema):
 
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
     external_id = _text(1, 255)
-    created_after = fields.AwareDateTime(default_timezone=UTC)
-    created_before = fields.AwareDateTime(default_timezone=UTC)
+    created_after = UTCDateTimeField(default_timezone=UTC)
+    created_before = UTCDateTimeField(default_timezone=UTC)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = CursorField()
 

@@ -1,9 +1,10 @@
-"""Bearer API-key authentication for every /v1 route."""
+"""The checks every /v1 request passes first: the caller's Bearer API key, then input we can read and store."""
 
-from flask import g, request
+from flask import Response, g, request
 
-from app import logs
-from app.api.problems import problem
+from app import logs, metrics
+from app.api.json_input import NotJSON, load_json, unstorable_in_body, unstorable_in_request
+from app.api.problems import problem, validation_problem
 from app.domain.callers import authenticate
 from app.extensions import db
 
@@ -11,22 +12,42 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="motion-gateway"'}
 
 
 def require_caller():
-    """before_request hook: resolve the caller from its key or answer 401."""
+    """before_request hook: resolve the caller from its key (one indexed lookup) or answer 401."""
     if request.method == "OPTIONS":
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        metrics.AUTH_FAILURES.labels("api_key", "missing").inc()
         return problem(401, "Unauthorized", "send 'Authorization: Bearer <api key>'", "unauthorized", CHALLENGE)
-    caller = authenticate(db.session, token.strip())
+    caller = authenticate(db.session, token.strip()) if token.isascii() else None  # keys are ASCII
     if caller is None:
+        metrics.AUTH_FAILURES.labels("api_key", "invalid").inc()
         return problem(401, "Unauthorized", "the API key is unknown or revoked", "unauthorized", CHALLENGE)
     g.caller = caller
     logs.bind(caller=caller.name)
     return None
 
 
-def require_json_body():
-    """before_request hook: a body must be well-formed JSON (415 for other types, 400 if malformed)."""
+def require_valid_input():
+    """before_request hook: path, query and headers hold storable text; a body is strict JSON with storable text."""
+    errors, unnamed = unstorable_in_request(request)
+    if unnamed:
+        return problem(400, "Bad Request", unnamed, "unstorable-text")
+    if errors:
+        return validation_problem(errors)
+    return _check_body()
+
+
+def count_ops_refusal(response: Response) -> Response:
+    """after_request hook: count a refused operator login or token in /metrics by reason."""
+    if request.blueprint == "ops" and response.status_code == 401:
+        presented = request.headers.get("Authorization") or request.cookies or request.form.get("token")
+        metrics.AUTH_FAILURES.labels("ops", "invalid" if presented else "missing").inc()
+    return response
+
+
+def _check_body():
+    """A body must be application/json (415), RFC 8259 JSON nested at most 64 deep (400), with storable text (422)."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return None
     has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
@@ -34,6 +55,11 @@ def require_json_body():
         return None
     if not request.is_json:
         return problem(415, "Unsupported Media Type", "send the body as application/json", "unsupported-media-type")
-    if has_body and request.get_json(silent=True) is None:
-        return problem(400, "Malformed JSON", "the request body is not valid JSON", "malformed-json")
-    return None
+    if not has_body:
+        return None
+    try:
+        body = load_json(request.get_data(cache=True))
+    except NotJSON as exc:
+        return problem(400, "Malformed JSON", str(exc), "malformed-json")
+    errors = unstorable_in_body(body)
+    return validation_problem(errors) if errors else None

@@ -4,7 +4,7 @@ from flask import Response, current_app, g, json, request, url_for
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from app.api.auth import require_caller, require_json_body
+from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
 from app.domain import idempotency, motions
 from app.extensions import db
@@ -21,7 +21,7 @@ from app.schemas import (
 
 blp = Blueprint("motions", __name__, url_prefix="/v1/motions", description="Submit and follow motions")
 blp.before_request(require_caller)
-blp.before_request(require_json_body)
+blp.before_request(require_valid_input)
 
 CREATE_EXAMPLE = {
     "image_url": "https://example.com/avatar.png",

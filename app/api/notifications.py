@@ -3,7 +3,7 @@
 from flask import current_app, g
 from marshmallow import RAISE
 
-from app.api.auth import require_caller, require_json_body
+from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
 from app.extensions import db
 from app.notifications import history
@@ -11,7 +11,7 @@ from app.schemas import DeliveryListSchema, DeliverySchema, EventFeedQuerySchema
 
 blp = Blueprint("notifications", __name__, url_prefix="/v1", description="Callback deliveries and the event feed")
 blp.before_request(require_caller)
-blp.before_request(require_json_body)
+blp.before_request(require_valid_input)
 
 
 @blp.get("/motions/<motion_id>/deliveries")

@@ -3,7 +3,7 @@
 import logging
 
 import sqlalchemy.exc
-from flask import Flask, Response, json
+from flask import Flask, Response, current_app, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.domain.errors import DomainError, IdempotencyMismatch, NotFound
@@ -33,13 +33,24 @@ def from_http_exception(error: HTTPException) -> Response:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
     messages = data.get("messages") or data.get("errors")
     if error.code == 422 and messages:
-        errors = _flatten(messages)
-        fields_named = ", ".join(sorted(errors))
-        return problem(
-            422, "Validation failed", f"invalid fields: {fields_named}", "validation", headers, errors=errors
-        )
+        return validation_problem(_flatten(messages), headers)
+    if error.code == 413:
+        return too_large(headers)
     detail = data.get("message") or error.description or error.name
     return problem(error.code or 500, error.name, detail, headers=headers)
+
+
+def validation_problem(errors: dict[str, list[str]], headers=None) -> Response:
+    """A 422 naming each invalid field and what is wrong with it."""
+    fields_named = ", ".join(sorted(errors))
+    return problem(422, "Validation failed", f"invalid fields: {fields_named}", "validation", headers, errors=errors)
+
+
+def too_large(headers=None) -> Response:
+    """A 413 that says the limit in bytes."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    detail = f"the request body is over the limit of {limit} bytes" if limit else "the request body is too large"
+    return problem(413, "Content Too Large", detail, "too-large", headers)
 
 
 def from_domain_error(error: DomainError) -> Response:

@@ -16,11 +16,20 @@ def receive_jogg_webhook():
     raw = request.get_data(cache=False)  # the exact bytes JoggAI signed; nothing is parsed before verifying
     settings = current_app.config["SETTINGS"]
     configured = (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old)
-    if not jogg_events.verify(db.session, raw, request.headers.get("X-Webhook-Signature"), configured):
+    signature = request.headers.get("X-Webhook-Signature")
+    if not jogg_events.verify(db.session, raw, signature, configured):
         db.session.rollback()
         metrics.WEBHOOKS.labels("rejected").inc()
+        metrics.AUTH_FAILURES.labels("webhook_signature", _refusal_reason(signature)).inc()
         return problem(401, "Unauthorized", "missing or invalid X-Webhook-Signature", "bad-signature")
     parsed = jogg_events.parse(raw, request.headers.get("X-Webhook-Event"))
     event, duplicate = jogg_events.store(db.session, raw, parsed)
     metrics.WEBHOOKS.labels("duplicate" if duplicate else "accepted").inc()
     return jsonify(received=True, duplicate=duplicate, state=event.state)
+
+
+def _refusal_reason(signature: str | None) -> str:
+    """Why a signature was refused, for /metrics: missing, malformed (not 64 lowercase hex digits) or mismatch."""
+    if not signature:
+        return "missing"
+    return "mismatch" if jogg_events.signature_shape(signature) else "malformed"

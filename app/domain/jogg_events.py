@@ -4,6 +4,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +22,10 @@ from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-REGISTERED_TTL = 10.0  # seconds; a webhook that matches none of the cached secrets re-reads them anyway
+REGISTERED_TTL = 10.0  # seconds; bad signatures never force an earlier read (they would load the database)
 _registered: tuple[float, tuple[str, ...]] = (float("-inf"), ())
+_registered_lock = threading.Lock()
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 HANDLED_EVENTS = frozenset(
     {
@@ -42,48 +46,62 @@ class Parsed:
     jogg_motion_id: str | None
 
 
-def registered_secrets(session: Session, fresh: bool = False) -> tuple[str, ...]:
-    """The secrets `jogg register-webhook` stored, read at most every REGISTERED_TTL seconds unless `fresh`."""
+def registered_secrets(session: Session) -> tuple[str, ...]:
+    """The secrets `jogg register-webhook` stored, read at most once per REGISTERED_TTL seconds per process."""
     global _registered
-    read_at, secrets = _registered
-    if fresh or time.monotonic() - read_at > REGISTERED_TTL:
-        account = session.get(JoggAccount, 1)
-        stored = (account.webhook_secret, account.previous_webhook_secret) if account else ()
-        secrets = tuple(secret for secret in stored if secret)
-        _registered = (time.monotonic(), secrets)
+    with _registered_lock:  # one thread reads; the others wait and use what it read
+        read_at, secrets = _registered
+        if time.monotonic() - read_at > REGISTERED_TTL:
+            account = session.get(JoggAccount, 1)
+            stored = (account.webhook_secret, account.previous_webhook_secret) if account else ()
+            secrets = tuple(secret for secret in stored if secret)
+            _registered = (time.monotonic(), secrets)
     return secrets
 
 
 def verify(session: Session, raw: bytes, signature: str | None, configured: tuple[str, ...]) -> bool:
-    """Whether a genuine JoggAI webhook: configured secrets, then registered ones (re-read once before refusing)."""
-    return (
-        signature_valid(raw, signature, [secret for secret in configured if secret])
-        or signature_valid(raw, signature, list(registered_secrets(session)))
-        or signature_valid(raw, signature, list(registered_secrets(session, fresh=True)))
+    """Whether a genuine JoggAI webhook: configured secrets first, then the registered ones (cached)."""
+    return signature_valid(raw, signature, [secret for secret in configured if secret]) or signature_valid(
+        raw, signature, list(registered_secrets(session))
     )
 
 
 def signature_valid(raw: bytes, signature: str | None, secrets: list[str]) -> bool:
     """Lowercase hex HMAC-SHA256 of the raw body, compared in constant time against each secret."""
-    if not signature:
+    presented = signature_shape(signature)
+    if presented is None:
         return False
-    expected = [hmac.new(s.encode(), raw, hashlib.sha256).hexdigest() for s in secrets]
-    return any(hmac.compare_digest(candidate, signature.strip()) for candidate in expected)
+    expected = [hmac.new(s.encode(), raw, hashlib.sha256).hexdigest().encode() for s in secrets]
+    return any(hmac.compare_digest(candidate, presented) for candidate in expected)
+
+
+def signature_shape(signature: str | None) -> bytes | None:
+    """The signature header as ASCII bytes when it is 64 lowercase hex digits; None for anything else."""
+    text = (signature or "").strip()
+    return text.encode("ascii") if _SIGNATURE.fullmatch(text) else None
 
 
 def parse(raw: bytes, header_event: str | None) -> Parsed:
     """Read the body leniently: the motion event's data is undocumented, so look in the likely places."""
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep for the parser; only the raw body is kept
         body = None
     body = body if isinstance(body, dict) else {}
     data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    event = str(body.get("event") or header_event or "unknown")[:100]
-    event_id = str(body.get("event_id") or hashlib.sha256(raw).hexdigest())[:200]
+    event = _storable(body.get("event") or header_event)[:100] or "unknown"
+    event_id = _storable(body.get("event_id"))[:200] or hashlib.sha256(raw).hexdigest()
     motion = data.get("motion") if isinstance(data.get("motion"), dict) else {}
     jogg_motion_id = data.get("motion_id") or motion.get("motion_id") or motion.get("id") or data.get("id")
-    return Parsed(event, event_id, str(jogg_motion_id)[:64] if jogg_motion_id else None)
+    return Parsed(event, event_id, _storable(jogg_motion_id)[:64] or None)
+
+
+def _storable(value: object) -> str:
+    """A parsed field as text PostgreSQL can store: NUL bytes and lone surrogates dropped ('' for nothing)."""
+    if not value or isinstance(value, (dict, list)):
+        return ""
+    text = str(value)[:1000]
+    return text.encode("utf-8", "ignore").decode("utf-8").replace("\x00", "")
 
 
 def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool]:

@@ -5,18 +5,20 @@ import binascii
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.domain.errors import Conflict, ExternalIdTaken, NotFound
+from app.domain.errors import Conflict, ExternalIdTaken, IllegalTransition, NotFound
 from app.domain.transitions import transition
 from app.models import Caller, Motion, MotionEvent, Status
 from app.models.motion import new_motion_id
 
 REQUEST_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg", "external_id")
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})  # nothing changes them unasked
+CURSOR_LIMIT = 256  # characters; the cursors we issue are about 100
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,13 @@ def get_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
 
 
 def wait_for_change(session: Session, caller_id: int, motion_id: str, seconds: float, every: float = 0.25) -> Motion:
-    """Re-read the motion until its status changes or the time is up; holds no transaction while waiting."""
+    """Re-read the motion until its status changes or the time is up; a final status is answered at once.
+
+    Holds no transaction while waiting.
+    """
     motion = get_motion(session, caller_id, motion_id)
     first_status, deadline = motion.status, time.monotonic() + seconds
-    while motion.status == first_status and time.monotonic() < deadline:
+    while motion.status == first_status and motion.status not in FINAL_STATUSES and time.monotonic() < deadline:
         session.rollback()
         time.sleep(min(every, max(0.0, deadline - time.monotonic())))
         motion = get_motion(session, caller_id, motion_id)
@@ -99,7 +104,9 @@ def list_motions(
 def cancel_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
     """Cancel a queued motion, unless its submission to JoggAI has already begun."""
     motion = get_motion(session, caller_id, motion_id)
-    if motion.status == Status.QUEUED and motion.submit_started_at is not None:
+    if motion.status != Status.QUEUED:
+        raise _cannot(motion, Status.CANCELLED, "only a queued motion can be cancelled")
+    if motion.submit_started_at is not None:
         raise Conflict(f"motion {motion_id} is being submitted to JoggAI and can no longer be cancelled")
     transition(session, motion, Status.CANCELLED, "api", {"reason": "cancelled by caller"})
     return motion
@@ -108,6 +115,8 @@ def cancel_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
 def retry_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
     """Send a failed motion back to the queue."""
     motion = get_motion(session, caller_id, motion_id)
+    if motion.status != Status.FAILED:
+        raise _cannot(motion, Status.QUEUED, "only a failed motion can be retried")
     transition(session, motion, Status.QUEUED, "api", {"reason": "retried by caller", "previous_error": motion.error})
     return motion
 
@@ -127,11 +136,22 @@ def encode_cursor(motion: Motion) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """The position a cursor points at, or BadCursor."""
     try:
+        if len(cursor) > CURSOR_LIMIT:  # also keeps json.loads far from its recursion limit
+            raise ValueError("cursor too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, motion_id = json.loads(raw)
-        return datetime.fromisoformat(at), str(motion_id)
-    except (binascii.Error, ValueError, TypeError) as exc:
+        at = datetime.fromisoformat(at)
+        if at.tzinfo is None or not isinstance(motion_id, str) or not motion_id.isascii() or "\x00" in motion_id:
+            raise ValueError("not a position this service issued")
+        return at.astimezone(UTC), motion_id
+    except (binascii.Error, ValueError, TypeError, OverflowError) as exc:
         raise BadCursor("cursor is not one this service issued") from exc
+
+
+def _cannot(motion: Motion, target: Status, rule: str) -> IllegalTransition:
+    """The conflict a caller sees when asking for a status change the motion's status does not allow."""
+    detail = f"motion {motion.id} is {motion.status}; {rule}"
+    return IllegalTransition(detail, from_status=str(motion.status), to_status=str(target))
 
 
 def _refuse_taken_external_id(session: Session, caller_id: int, external_id: str) -> None:

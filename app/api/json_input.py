@@ -1,0 +1,111 @@
+"""Request input read strictly: JSON as RFC 8259 defines it, bounded nesting, and only text PostgreSQL can store."""
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Iterator
+
+from flask import Request
+
+MAX_BODY_DEPTH = 64  # objects and arrays inside one another, counting the outermost
+NUL_MESSAGE = "must not contain NUL (U+0000)"
+SURROGATE_MESSAGE = "must be valid Unicode (no lone surrogates)"
+
+# A JSON string, escapes included, written so that matching it is linear in its length.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+class NotJSON(ValueError):
+    """A body that is not RFC 8259 JSON, or nested too deep; the message says what is wrong."""
+
+
+def load_json(raw: bytes) -> object:
+    """Parse a UTF-8 JSON body, refusing NaN/Infinity, numbers that overflow and nesting over MAX_BODY_DEPTH."""
+    if nesting_depth(raw) > MAX_BODY_DEPTH:
+        raise NotJSON(f"the body is nested deeper than {MAX_BODY_DEPTH} levels")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
+    except NotJSON:
+        raise
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer over Python's digit limit
+        raise NotJSON(f"the request body is not valid JSON ({_reason(exc)})") from None
+
+
+def nesting_depth(raw: bytes) -> int:
+    """How deeply objects and arrays nest in a JSON text, found without recursion (strings are skipped)."""
+    brackets = _BRACKET.findall(_JSON_STRING.sub(b"", raw))
+    steps = (1 if bracket in (b"[", b"{") else -1 for bracket in brackets)
+    return max(itertools.accumulate(steps), default=0)
+
+
+def unstorable_text(text: str) -> str | None:
+    """Why text cannot be stored as PostgreSQL text (a NUL, a lone surrogate), or None when it can."""
+    if "\x00" in text:
+        return NUL_MESSAGE
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return SURROGATE_MESSAGE
+    return None
+
+
+def unstorable_in_body(body: object) -> dict[str, list[str]]:
+    """Each field of a parsed JSON body (dotted path) whose text, or whose keys, cannot be stored."""
+    errors: dict[str, list[str]] = {}
+    for path, text, is_key in _texts(body):
+        reason = unstorable_text(text)
+        if reason:
+            errors.setdefault(path or "body", []).append(f"a key {reason}" if is_key else reason)
+    return errors
+
+
+def unstorable_in_request(request: Request) -> tuple[dict[str, list[str]], str | None]:
+    """Path parameters, query parameters and headers whose text cannot be stored, and a problem no field names."""
+    errors: dict[str, list[str]] = {}
+    named = [*(request.view_args or {}).items(), *request.args.items(multi=True), *request.headers.items()]
+    for name, value in named:
+        if unstorable_text(str(name)):
+            return {}, f"a parameter or header name {unstorable_text(str(name))}"
+        reason = unstorable_text(str(value))
+        if reason:
+            errors.setdefault(str(name), []).append(reason)
+    return errors, None
+
+
+def _texts(body: object) -> Iterator[tuple[str, str, bool]]:
+    """Every (path, text, is_key) in a parsed body, walked with an explicit stack."""
+    stack: list[tuple[str, object]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            yield path, value, False
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield path, key, True
+                label = ascii(key)[1:-1] if unstorable_text(key) else key
+                stack.append((f"{path}.{label}" if path else label, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+
+
+def _refuse_constant(name: str) -> float:
+    """json hook for NaN, Infinity and -Infinity: they are not JSON."""
+    raise NotJSON(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    """json hook for numbers with a fraction or exponent: refuse those that overflow to infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise NotJSON(f"the number {text[:40]} is too large")
+    return value
+
+
+def _reason(exc: ValueError) -> str:
+    """A short, safe description of a parse failure."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8"
+    return str(exc).splitlines()[0][:200]
