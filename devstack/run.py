@@ -19,6 +19,7 @@ DEV_ENV = {
     "PUBLIC_BASE_URL": WEB_URL,
     "OPS_TOKEN": "dev-ops-token",
     "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
+    "IMAGE_ALLOWED_NETWORKS": "127.0.0.0/8,::1,localhost",  # the sandbox never fetches images; local demos may
     "LOG_LEVEL": "INFO",
     "JOGG_BASE_URL": "http://127.0.0.1:8100",
     "JOGG_API_KEY": "sandbox-key",
