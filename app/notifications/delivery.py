@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 import requests
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from urllib3.exceptions import NewConnectionError
 
 from app import logs, queues
 from app.models import CallbackEndpoint, Caller, Delivery, DeliveryAttempt, DeliveryStatus
 from app.models.types import utcnow
 from app.notifications import signing
 from app.notifications.events import envelope
+from app.notifications.http import host_header, pinned_to
 from app.notifications.retry_schedule import Outcome, classify, next_delay, parse_retry_after
 from app.notifications.url_safety import UnsafeCallbackUrl, check_callback_url
 
@@ -36,6 +38,7 @@ class Answer:
     timed_out: bool = False
     retry_after: str | None = None
     duration_ms: int = 0
+    connect_failed: bool = False  # nothing was sent: another approved address may be tried
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Prepared:
     url: str
     body: str
     headers: dict
+    addresses: tuple[str, ...]  # what the URL check approved: the only addresses the POST may connect to
 
 
 def due_url(session: Session, delivery_id: int, now: datetime) -> str | None:
@@ -79,7 +83,7 @@ def prepare(
         session.commit()
         return "waiting for an earlier event"
     try:
-        check_callback_url(delivery.url, allowed)
+        addresses = tuple(check_callback_url(delivery.url, allowed))
     except UnsafeCallbackUrl as exc:
         return _finish(session, delivery, DeliveryStatus.FAILED, f"callback URL refused: {exc}")
     body = json.dumps(envelope(delivery.event), separators=(",", ":"))
@@ -87,22 +91,37 @@ def prepare(
     headers = signing.headers(secrets_of(caller, now), delivery.event.public_id, int(time.time()), body)
     headers["X-Request-ID"] = logs.current("request_id") or logs.new_request_id()
     session.commit()  # no transaction stays open during the HTTP call
-    return Prepared(delivery.id, delivery.url, body, headers)
+    return Prepared(delivery.id, delivery.url, body, headers, addresses)
 
 
 def post(http: requests.Session, prepared: Prepared) -> Answer:
-    """POST the signed body: 5 s to connect, 15 s in all, redirects not followed, 20 KB of the answer kept."""
+    """POST to the checked addresses in turn until one accepts the connection (never a fresh DNS lookup)."""
+    answer = Answer(error="no approved address")
+    for address in prepared.addresses:
+        answer = _post_to(http, prepared, address)
+        if not answer.connect_failed:
+            return answer
+    return answer
+
+
+def _post_to(http: requests.Session, prepared: Prepared, address: str) -> Answer:
+    """POST the signed body to one address: 5 s to connect, 15 s in all, no redirects, 20 KB of the answer kept."""
     started = time.monotonic()
+    headers = {**prepared.headers, "Host": host_header(prepared.url)}
     try:
-        with http.post(
-            prepared.url, data=prepared.body.encode(), headers=prepared.headers,
+        with pinned_to(address), http.post(
+            prepared.url, data=prepared.body.encode(), headers=headers,
             timeout=(CONNECT_TIMEOUT, TOTAL_TIMEOUT), allow_redirects=False, stream=True,
         ) as response:  # fmt: skip
             body = _read_capped(response, started + TOTAL_TIMEOUT)
             elapsed = _ms(started)
             return Answer(response.status_code, body, None, False, response.headers.get("Retry-After"), elapsed)
-    except requests.Timeout:
-        return Answer(error="timed out", timed_out=True, duration_ms=_ms(started))
+    except requests.Timeout as exc:
+        connect_failed = isinstance(exc, requests.ConnectTimeout)
+        return Answer(error="timed out", timed_out=True, duration_ms=_ms(started), connect_failed=connect_failed)
+    except requests.ConnectionError as exc:
+        refused = isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), NewConnectionError)
+        return Answer(error=exc.__class__.__name__, duration_ms=_ms(started), connect_failed=refused)
     except requests.RequestException as exc:
         return Answer(error=f"{exc.__class__.__name__}", duration_ms=_ms(started))
 
