@@ -44,14 +44,14 @@ def status_counts(session: Session, since: datetime) -> dict:
 
 
 def hourly_by_status(session: Session, now: datetime) -> dict:
-    """24 one-hour buckets ending now, each counting the motions created in it by current status."""
-    since = now - DAY
+    """24 clock-hour buckets (UTC), the last being the current hour, counting motions created in each by status."""
+    first = now.replace(minute=0, second=0, microsecond=0) - HOUR * 23
     series = {str(status): [0] * 24 for status in Status}
-    rows = session.execute(select(Motion.created_at, Motion.status).where(Motion.created_at >= since))
+    rows = session.execute(select(Motion.created_at, Motion.status).where(Motion.created_at >= first))
     for created_at, status in rows:
-        bucket = min(max(int((created_at - since) / HOUR), 0), 23)
+        bucket = min(int((created_at - first) / HOUR), 23)  # a clock running ahead lands in the current hour
         series.setdefault(status, [0] * 24)[bucket] += 1
-    labels = [(since + HOUR * i).strftime("%H:%M") for i in range(24)]
+    labels = [(first + HOUR * i).strftime("%H:%M") for i in range(24)]
     # JSON objects lose key order (Flask sorts keys), so the status order travels as a list.
     return {"labels": labels, "statuses": list(series), "series": series}
 

@@ -1,13 +1,14 @@
 """What /ops/data.json and the /ops page report, checked against rows made through the domain."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from rq import Queue
 
 from app.domain import account
 from app.models import CallbackEndpoint, Motion, Status
 from app.models.types import utcnow
+from app.ops.snapshot import hourly_by_status
 from app.queues import CALLBACKS
 
 PLAN = {Status.QUEUED: 3, Status.PROCESSING: 2, Status.COMPLETED: 1, Status.CANCELLED: 1}
@@ -71,14 +72,15 @@ def test_page_shows_the_numbers(ops_client, ops_token, session, make_motion, mak
 
 
 def test_window_and_buckets_follow_created_at(ops_client, ops_token, session, make_motion):
-    """A motion older than 24 h is left out; one made 3 h ago lands in the bucket 3 h before the last."""
+    """A motion older than 24 h is left out; one made 3.5 h ago lands in the bucket of its clock hour."""
     old, recent = make_motion(), make_motion(Status.PROCESSING)
     old.created_at = utcnow() - timedelta(hours=25)
     recent.created_at = utcnow() - timedelta(hours=3, minutes=30)
     session.commit()
     data = ops_client.get("/ops/data.json", headers={"Authorization": f"Bearer {ops_token}"}).json
     assert data["motions_24h"]["total"] == 1
-    assert data["hourly"]["series"]["processing"][20] == 1
+    bucket = data["hourly"]["labels"].index(recent.created_at.strftime("%H:00"))
+    assert data["hourly"]["series"]["processing"][bucket] == 1
     assert data["oldest_queued"]["id"] == old.id and data["oldest_queued"]["age_seconds"] >= 25 * 3600
 
 
@@ -111,3 +113,22 @@ def test_redis_down_shows_unavailable(make_ops_app, settings, session, make_moti
     assert page.count("unavailable (Redis did not answer)") == 2 and 'id="count-total">1<' in page
     data = down.test_client().get("/ops/data.json", headers={"Authorization": f"Bearer {token}"}).json
     assert data["queues"] == data["post_budget"] == "unavailable"
+
+
+def test_hourly_buckets_are_clock_hours(session, make_motion):
+    """At 15:17 the buckets are 16:00 yesterday ... 15:00 today; a motion made at 15:05 counts under 15:00."""
+    now = datetime(2026, 11, 29, 15, 17, 42, tzinfo=UTC)
+    made_at = {
+        "current hour": now.replace(minute=5),
+        "previous hour, last second": now.replace(minute=59, second=59) - timedelta(hours=1),
+        "first bucket, first second": now.replace(minute=0, second=0) - timedelta(hours=23),
+        "just before the window": now.replace(minute=59, second=59) - timedelta(hours=24),
+    }
+    for moment in made_at.values():
+        make_motion(Status.COMPLETED).created_at = moment
+    session.commit()
+    hourly = hourly_by_status(session, now)
+    assert hourly["labels"][0] == "16:00" and hourly["labels"][-1] == "15:00"
+    assert all(label.endswith(":00") for label in hourly["labels"]) and len(hourly["labels"]) == 24
+    counts = hourly["series"]["completed"]
+    assert (counts[0], counts[22], counts[23], sum(counts)) == (1, 1, 1, 3)
