@@ -4,6 +4,7 @@ import json
 from datetime import UTC
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import CallbackEndpoint, Caller
 from app.notifications import history
+from app.notifications.url_safety import UnsafeCallbackUrl, check_callback_url
 
 callers_cli = AppGroup("callers", help="Create and manage the services allowed to call the API.")
 
@@ -32,12 +34,24 @@ def _run(action, *args, **kwargs):
         raise click.ClickException(exc.detail) from None
 
 
+def checked_callback_url(url: str | None) -> str | None:
+    """The URL if deliveries could POST to it now; else one line on stderr and exit status 2."""
+    if url is None:
+        return None
+    try:
+        check_callback_url(url, current_app.config["SETTINGS"].callback_allowed_networks)
+    except UnsafeCallbackUrl as exc:
+        click.echo(f"Error: callback URL refused: {exc.reason}", err=True)
+        raise click.exceptions.Exit(2) from None
+    return url
+
+
 @callers_cli.command("create")
 @click.argument("name")
 @click.option("--callback-url", default=None, help="Default callback URL for this caller's motions.")
 def create(name: str, callback_url: str | None) -> None:
     """Create a caller; prints its id, API key and webhook secret (shown only this once)."""
-    creds = _run(callers.create_caller, name, callback_url)
+    creds = _run(callers.create_caller, name, checked_callback_url(callback_url))
     _emit(
         {"caller_id": creds.caller_id, "name": name, "api_key": creds.api_key, "webhook_secret": creds.webhook_secret}
     )

@@ -1,11 +1,16 @@
 """The callers CLI: create, list, rotate-key, rotate-secret, disable."""
 
 import json
+import socket
 
+import pytest
 from sqlalchemy import select
 
+from app import create_app
 from app.domain.callers import hash_api_key
 from app.models import Caller
+
+REAL_GETADDRINFO = socket.getaddrinfo
 
 
 def run(app, *args):
@@ -13,9 +18,53 @@ def run(app, *args):
     return app.test_cli_runner().invoke(args=["callers", *args])
 
 
-def test_create_prints_credentials_once_and_stores_a_hash(app, session):
+@pytest.fixture
+def public_dns(monkeypatch):
+    """*.example.com resolves to a public address (no real DNS needed); other names as usual."""
+
+    def resolve(host, port, *args, **kwargs):
+        target = "93.184.216.34" if str(host).endswith(".example.com") else host
+        return REAL_GETADDRINFO(target, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+REFUSED_URLS = {
+    "file:///etc/passwd": "scheme 'file' is not http or https",
+    "gopher://billing.example.com/": "scheme 'gopher' is not http or https",
+    "http://127.0.0.1:8080/hooks": "127.0.0.1 is a private address not in CALLBACK_ALLOWED_NETWORKS",
+    "http://localhost/hooks": "is a private address not in CALLBACK_ALLOWED_NETWORKS",
+    "http://10.1.2.3/hooks": "10.1.2.3 is a private address",
+    "http://169.254.169.254/latest/meta-data": "169.254.169.254 is a cloud metadata address",
+    "http://[fe80::1]/hooks": "is a link-local address",
+    "http://metadata.google.internal/": "metadata.google.internal is a cloud metadata host",
+    "not a url": "whitespace",
+    "http://no-such-host.invalid/hooks": "cannot be resolved",
+}
+
+
+@pytest.mark.parametrize("url", REFUSED_URLS)
+def test_create_refuses_a_callback_url_deliveries_would_refuse(app, session, url):
+    """A URL the delivery would refuse: one line on stderr naming why, exit status 2, no caller stored."""
+    result = run(app, "create", "refused", "--callback-url", url)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("Error: callback URL refused: ") and REFUSED_URLS[url] in result.stderr
+    assert session.scalars(select(Caller)).first() is None
+
+
+def test_create_accepts_a_private_url_the_allowlist_admits(settings, session):
+    """With CALLBACK_ALLOWED_NETWORKS covering loopback, a local receiver is accepted, as deliveries would."""
+    allowing = create_app(settings.with_overrides(callback_allowed_networks=("127.0.0.0/8", "::1")))
+    result = run(allowing, "create", "local", "--callback-url", "http://localhost:8080/hooks")
+    assert result.exit_code == 0, result.output
+    assert session.scalars(select(Caller.default_callback_url)).one() == "http://localhost:8080/hooks"
+
+
+def test_create_prints_credentials_once_and_stores_a_hash(app, session, public_dns):
     """create prints caller_id, api_key and webhook_secret; only the key's hash is stored."""
-    result = run(app, "create", "billing", "--callback-url", "http://billing:8080/hooks")
+    result = run(app, "create", "billing", "--callback-url", "http://billing.example.com:8080/hooks")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["api_key"].startswith("mgw_") and out["webhook_secret"].startswith("whsec_")
@@ -23,7 +72,7 @@ def test_create_prints_credentials_once_and_stores_a_hash(app, session):
     assert caller.id == out["caller_id"]
     assert caller.api_key_hash == hash_api_key(out["api_key"])
     assert out["api_key"] not in {caller.api_key_hash, caller.api_key_prefix}
-    assert caller.default_callback_url == "http://billing:8080/hooks"
+    assert caller.default_callback_url == "http://billing.example.com:8080/hooks"
 
 
 def test_created_key_works_against_the_api(app, client):
