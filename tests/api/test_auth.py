@@ -79,3 +79,44 @@ def test_a_caller_cannot_touch_another_callers_motion(client, make_caller, sessi
         assert resp.status_code == 404, (method, path)
     assert client.get("/v1/motions", headers=intruder).get_json()["items"] == []
     assert client.get(f"/v1/motions/{motion_id}", headers=owner).get_json()["status"] == "queued"
+
+
+def test_a_wrong_key_costs_one_indexed_lookup(client, engine, make_caller):
+    """An unknown key is refused after a single SELECT by the key's hash (a unique, indexed column)."""
+    from tests.hostile.conftest import statements
+
+    make_caller()
+    with statements(engine) as seen:
+        assert client.get("/v1/motions", headers={"Authorization": "Bearer mgw_wrong"}).status_code == 401
+    assert len(seen) == 1 and "api_key_hash" in seen[0]
+
+
+def test_refused_credentials_are_counted_by_kind_and_reason(client, auth):
+    """Missing or wrong API keys, bad webhook signatures and ops tokens show in mg_auth_failures_total."""
+    from tests.test_metrics import samples
+
+    def failures() -> dict[tuple[str, str], float]:
+        found = samples(client)
+        return {
+            (dict(labels)["kind"], dict(labels)["reason"]): value
+            for (name, labels), value in found.items()
+            if name == "mg_auth_failures_total"
+        }
+
+    before = failures()
+    client.get("/v1/motions")
+    client.get("/v1/motions", headers={"Authorization": "Bearer mgw_wrong"})
+    client.get("/v1/motions", headers={"Authorization": "Bearer caf\u00e9"})
+    client.post("/webhooks/jogg", data=b"{}")
+    client.post("/webhooks/jogg", data=b"{}", headers={"X-Webhook-Signature": "\u00e9" * 64})
+    client.post("/webhooks/jogg", data=b"{}", headers={"X-Webhook-Signature": "0" * 64})
+    client.get("/ops/data.json")
+    client.get("/ops/data.json", headers={"Authorization": "Bearer not-the-token"})
+    client.get("/v1/motions", headers=auth)  # accepted: not counted
+    after = failures()
+    expected = {
+        ("api_key", "missing"): 1, ("api_key", "invalid"): 2,
+        ("webhook_signature", "missing"): 1, ("webhook_signature", "malformed"): 1,
+        ("webhook_signature", "mismatch"): 1, ("ops", "missing"): 1, ("ops", "invalid"): 1,
+    }  # fmt: skip
+    assert {key: after.get(key, 0) - before.get(key, 0) for key in expected} == expected

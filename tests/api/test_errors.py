@@ -44,7 +44,8 @@ def test_json_with_charset_is_fine(client, auth):
 def test_body_over_the_limit_is_413(client, auth):
     """A body over 64 KiB is a 413 problem."""
     big = {**VALID, "description": "x" * (70 * 1024)}
-    assert_problem(client.post("/v1/motions", json=big, headers=auth), 413)
+    problem = assert_problem(client.post("/v1/motions", json=big, headers=auth), 413)
+    assert "65536 bytes" in problem["detail"]
 
 
 def test_unknown_route_is_404(client, auth):

@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import timedelta
 
+from app.domain import motions as motions_domain
 from app.domain.transitions import transition
 from app.models import Motion, Status
 from app.models.types import utcnow
@@ -185,3 +186,26 @@ def test_events_tell_the_history(client, auth, session):
         ("failed", "queued", "api"),
     ]
     assert all(e["at"] for e in items)
+
+
+def test_wait_on_a_final_motion_answers_at_once(client, auth, session, monkeypatch):
+    """?wait=30 on a completed, failed or cancelled motion never sleeps: nothing will change it unasked."""
+    naps: list[float] = []
+    monkeypatch.setattr(motions_domain.time, "sleep", naps.append)
+    ids = [create(client, auth)["id"] for _ in range(3)]
+    move(session, ids[0], Status.PROCESSING, Status.COMPLETED)
+    move(session, ids[1], Status.PROCESSING, Status.FAILED)
+    client.post(f"/v1/motions/{ids[2]}/cancel", headers=auth)
+    statuses = [client.get(f"/v1/motions/{motion_id}?wait=30", headers=auth).get_json()["status"] for motion_id in ids]
+    assert statuses == ["completed", "failed", "cancelled"] and naps == []
+
+
+def test_conflicts_are_told_in_the_callers_words(client, auth, session):
+    """A 409 says what the motion is and what the operation needs, without internal terms such as its source."""
+    motion_id = create(client, auth)["id"]
+    retry = client.post(f"/v1/motions/{motion_id}/retry", headers=auth).get_json()
+    move(session, motion_id, Status.PROCESSING, Status.COMPLETED)
+    cancel = client.post(f"/v1/motions/{motion_id}/cancel", headers=auth).get_json()
+    assert retry["detail"] == f"motion {motion_id} is queued; only a failed motion can be retried"
+    assert cancel["detail"] == f"motion {motion_id} is completed; only a queued motion can be cancelled"
+    assert all("source" not in problem["detail"] for problem in (retry, cancel))
