@@ -22,6 +22,8 @@ REQUIRED_IN_PRODUCTION = (
 # Absolute, so that `flask` finds the same file from any folder (Flask-SQLAlchemy would put a
 # relative SQLite path under instance/ a second time).
 DEVELOPMENT_DATABASE = Path(__file__).resolve().parent.parent / "instance" / "motion-gateway.db"
+UNCERTAIN_POLICIES = ("resubmit", "fail", "wait")  # what to do with a submission still in doubt after the grace
+
 DEVELOPMENT_DEFAULTS = {
     "DATABASE_URL": f"sqlite:///{DEVELOPMENT_DATABASE}",
     "REDIS_URL": "redis://127.0.0.1:6389/0",
@@ -71,6 +73,8 @@ class Settings:
     sweep_stale_after: float = 30.0
     events_feed_lag: float = 2.0
     worker_niceness: int = 5
+    uncertain_policy: str = "resubmit"
+    uncertain_grace: float = 600.0
     idempotency_ttl: timedelta = timedelta(hours=24)
 
     @property
@@ -134,6 +138,10 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
         sweep_stale_after=env.float("SWEEP_STALE_AFTER", 30.0, validate=_positive),
         events_feed_lag=env.float("EVENTS_FEED_LAG", 2.0, validate=lambda v: v >= 0),
         worker_niceness=env.int("WORKER_NICENESS", 5, validate=lambda v: 0 <= v <= 19),
+        uncertain_policy=env.str(
+            "UNCERTAIN_POLICY", "resubmit", validate=_one_of("UNCERTAIN_POLICY", UNCERTAIN_POLICIES)
+        ),
+        uncertain_grace=env.float("UNCERTAIN_GRACE", 600.0, validate=_positive),
     )
 
 
@@ -162,6 +170,17 @@ def _allowlist(entries: list[str], name: str = "CALLBACK_ALLOWED_NETWORKS") -> t
     except ValueError as exc:
         raise ValueError(str(exc).replace("CALLBACK_ALLOWED_NETWORKS", name)) from None
     return tuple(entries)
+
+
+def _one_of(name: str, choices: tuple[str, ...]):
+    """environs validator: one of these words."""
+
+    def check(value: str) -> bool:
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        return True
+
+    return check
 
 
 def _positive(value: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import uuid
 from http import HTTPStatus
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from sandbox.avatars import AvatarQuery
 from sandbox.codes import (
     INVALID_API_KEY,
     MESSAGES,
@@ -86,10 +89,31 @@ def add_motion() -> Response:
         return gateway_error(state.config.error_status)
     if fault == "business":
         raise ApiError(SYSTEM_ERROR)
+    if fault == "hang_before":
+        state.hang("hangs_before_create")  # as if the request never reached JoggAI: nothing is created
+        return drop_connection()
     motion = state.create_motion(body)
     if fault == "hang":
         state.hang()  # the motion exists: the caller cannot tell, which is the point
+    if fault == "drop_after":
+        state.stats.bump("drops_after_create")
+        return drop_connection()  # the motion exists, the answer is lost
     return reply(created_view(motion, state.config))
+
+
+@bp.get("/avatars/photo_avatars")
+def photo_avatars() -> Response:
+    """The account's photo avatars, paged, filtered by name (a search) and status."""
+    return reply(sandbox_state().photo_avatars(AvatarQuery.from_args(request.args)))
+
+
+def drop_connection() -> Response:
+    """Close the client's connection without an answer (what a crashed proxy or a cut network does)."""
+    connection = request.environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+    return Response(status=HTTPStatus.GATEWAY_TIMEOUT)  # only reaches a client when there is no socket to cut
 
 
 @bp.get("/photo_avatar")

@@ -42,8 +42,11 @@ class SandboxConfig:
     error_rate: float = 0.0
     error_status: int = 502
     business_error_rate: float = 0.0
-    hang_rate: float = 0.0
+    hang_rate: float = 0.0  # created and charged, then the answer is held hang_seconds
+    hang_before_rate: float = 0.0  # held hang_seconds, then the connection drops: nothing created
+    drop_after_create_rate: float = 0.0  # created and charged, then the connection drops at once
     hang_seconds: float = 30.0
+    list_motion_avatars: bool = True  # whether GET /v2/avatars/photo_avatars lists avatars made by add_motion
     webhook_url: str = ""
     # A development default, never a real credential.
     webhook_secret: str = "sandbox-webhook-secret"  # noqa: S105

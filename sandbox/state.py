@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from sandbox import webhooks
+from sandbox.avatars import AvatarQuery, avatar_page
 from sandbox.codes import INSUFFICIENT_CREDIT, NOT_FOUND, RATE_LIMITED, ApiError, parameter_error
 from sandbox.config import SandboxConfig
 from sandbox.endpoints import Endpoint, EndpointBook
@@ -21,7 +22,13 @@ from sandbox.scheduler import Scheduler
 from sandbox.stats import Stats
 
 FIRST_AVATAR_ID = 100001
-SUBMIT_FAULTS = (("error", "error_rate"), ("business", "business_error_rate"), ("hang", "hang_rate"))
+SUBMIT_FAULTS = (
+    ("error", "error_rate"),
+    ("business", "business_error_rate"),
+    ("hang_before", "hang_before_rate"),
+    ("hang", "hang_rate"),
+    ("drop_after", "drop_after_create_rate"),
+)
 
 
 class SandboxState:
@@ -101,7 +108,7 @@ class SandboxState:
         return admission
 
     def submit_fault(self) -> str | None:
-        """Which fault, if any, this add_motion call suffers: error, business or hang."""
+        """Which fault, if any, this add_motion call suffers: error, business, hang_before, hang or drop_after."""
         with self._lock:
             for fault, knob in SUBMIT_FAULTS:
                 if self._chance(getattr(self._config, knob)):
@@ -147,10 +154,17 @@ class SandboxState:
             motion.status_checks += 1
             return status_view(motion, time.monotonic(), self._config)
 
-    def hang(self) -> None:
-        """Hold the current request for hang_seconds (the motion already exists)."""
-        self.stats.bump("hangs")
+    def hang(self, counter: str = "hangs") -> None:
+        """Hold the current request for hang_seconds, counting it under `counter`."""
+        self.stats.bump(counter)
         self._closing.wait(self.config.hang_seconds)
+
+    def photo_avatars(self, query: AvatarQuery) -> dict[str, Any]:
+        """One page of the photo-avatar list (avatars made by add_motion, if list_motion_avatars is on)."""
+        self.stats.bump("photo_avatar_lists")
+        with self._lock:
+            listed = list(self._motions.values()) if self._config.list_motion_avatars else []
+            return avatar_page(listed, query, time.monotonic())
 
     def remaining_quota(self) -> int:
         """Credits left."""

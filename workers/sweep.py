@@ -4,11 +4,13 @@ import logging
 from datetime import timedelta
 
 import redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import queues
-from app.domain import jogg_events, outbox
+from app.domain import doubt, jogg_events, outbox
 from app.models import EventState, JoggEvent, Motion, OutboxEntry, Status
 from app.models.types import utcnow
 
@@ -57,19 +59,41 @@ def recover_submissions(session: Session, stale_after: float = 30.0) -> int:
         )
         .values(dispatched_at=None)
     ).rowcount
-    stuck = session.execute(
-        update(Motion)
+    stuck = session.scalars(
+        select(Motion)
         .where(
             Motion.status == Status.QUEUED,
             Motion.submit_started_at < now - STUCK_SUBMISSION,
             Motion.jogg_motion_id.is_(None),
             Motion.submission_uncertain_at.is_(None),
         )
-        .values(submission_uncertain_at=now, dispatched_at=None)
-    ).rowcount
-    if stuck:
-        log.warning("sweep: %d submissions interrupted after they may have reached JoggAI; not resubmitted", stuck)
-    return (lost or 0) + (stuck or 0)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for motion in stuck:  # a backstop: the clock's watch flags an interrupted submission within seconds
+        doubt.flag(session, motion, f"its submission was still unanswered after {STUCK_SUBMISSION.seconds} s")
+    return (lost or 0) + len(stuck)
+
+
+def flag_interrupted_submissions(session: Session, connection: redis.Redis) -> int:
+    """Flag, within seconds, submissions whose submit job died between recording the attempt and the answer."""
+    candidates = doubt.interrupted(session, utcnow())
+    if not candidates:
+        session.rollback()
+        return 0
+    flagged = doubt.flag_interrupted(session, candidates, lambda motion_id: submit_job_alive(connection, motion_id))
+    if flagged:
+        log.warning("%d submissions interrupted (their job died); now in doubt", flagged)
+    return flagged
+
+
+def submit_job_alive(connection: redis.Redis, motion_id: str) -> bool:
+    """Whether the motion's submit job is waiting or really running (RQ's record and its worker's heartbeat)."""
+    try:
+        job = Job.fetch(f"submit-{motion_id}", connection=connection)
+    except NoSuchJobError:
+        return False
+    return queues.is_live(job, connection)
 
 
 def rematch_parked_events(session: Session) -> int:

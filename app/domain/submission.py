@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.budget import PostBudget
 from app.domain import account as accounts
-from app.domain import jogg_events
+from app.domain import doubt, jogg_events
 from app.domain.transitions import transition
 from app.jogg import (
     AddMotionResult,
@@ -45,6 +45,7 @@ class Policy:
 
 def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBudget, policy: Policy) -> str:
     """Submit the motion if it is still due; returns what happened, for logs and tests."""
+    list_before = _list_before(session, motion_id, client)
     motion = _lock(session, motion_id)
     if motion is None or motion.status != Status.QUEUED or motion.jogg_motion_id:
         session.commit()
@@ -57,6 +58,7 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
         return "deferred"
     started = motion.submit_started_at = utcnow()  # committed before the POST: the record that we may have sent it
     motion.submit_attempts += 1
+    motion.submission_evidence = {"list_before": list_before}
     payload = {name: getattr(motion, name) for name in PAYLOAD_FIELDS}
     session.commit()
     # The slot is taken after that commit, just before sending: JoggAI then sees the POST when our window
@@ -65,9 +67,19 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
         return _release(session, motion_id, started)
     try:
         result = client.add_motion(**payload)
+    except UnknownOutcome as exc:  # what JoggAI's list shows right now closes this attempt's window
+        return _on_error(session, motion_id, exc, policy, doubt.avatar_ids(client, payload["name"]))
     except JoggError as exc:
         return _on_error(session, motion_id, exc, policy)
     return _on_accepted(session, motion_id, result, policy)
+
+
+def _list_before(session: Session, motion_id: str, client: JoggClient) -> list | None:
+    """What JoggAI's photo-avatar list shows for the motion's name before its POST (no transaction held meanwhile)."""
+    motion = session.get(Motion, motion_id, populate_existing=True)
+    name = motion.name if motion is not None and motion.status == Status.QUEUED else None
+    session.rollback()
+    return doubt.avatar_ids(client, name) if name else None
 
 
 def _release(session: Session, motion_id: str, started) -> str:
@@ -108,7 +120,7 @@ def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, poli
     return "submitted"
 
 
-def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy) -> str:
+def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy, list_after: list | None = None) -> str:
     """Decide by the kind of failure what happens to the motion and to submissions."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
     if motion.status != Status.QUEUED or motion.jogg_motion_id:  # settled meanwhile (adopted by its webhook)
@@ -116,7 +128,7 @@ def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy) 
         return "already settled"
     motion.dispatched_at = None
     if isinstance(exc, UnknownOutcome):
-        return _mark_uncertain(session, motion, str(exc))
+        return _mark_uncertain(session, motion, str(exc), list_after)
     motion.submit_started_at = None  # JoggAI answered, so we know it did not create the motion
     if isinstance(exc, RateLimited):
         motion.submit_attempts -= 1
@@ -159,12 +171,9 @@ def _fail(session: Session, motion: Motion, code: str, message: str, jogg_code: 
     transition(session, motion, Status.FAILED, "worker", {"error": motion.error})
 
 
-def _mark_uncertain(session: Session, motion: Motion, why: str) -> str:
-    """Do not POST again: JoggAI may already have this motion. Leave it for reconciliation or an operator."""
-    motion.dispatched_at = None
-    if motion.submission_uncertain_at is None:
-        motion.submission_uncertain_at = utcnow()
-        log.warning("motion %s: submission outcome unknown (%s); not resubmitting", motion.id, why)
+def _mark_uncertain(session: Session, motion: Motion, why: str, list_after: list | None = None) -> str:
+    """Do not POST again blindly: JoggAI may already have this motion. The evidence decides (app.domain.doubt)."""
+    doubt.flag(session, motion, why, list_after)
     session.commit()
     return "uncertain"
 

@@ -3,7 +3,7 @@
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.transitions import transition
@@ -49,11 +49,15 @@ def apply_status(session: Session, motion: Motion, status: MotionStatus, source:
 def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[int, ...]) -> str:
     """Check one due motion with JoggAI and apply the answer (source poll)."""
     motion = session.get(Motion, motion_id, populate_existing=True)
-    if motion is None or motion.status != Status.PROCESSING or not motion.jogg_motion_id:
+    if motion is None or motion.status != Status.PROCESSING:
+        session.rollback()
+        return "skipped"
+    jogg_motion_id, listed_as, name = motion.jogg_motion_id, listed_avatar(motion), motion.name
+    if not (jogg_motion_id or listed_as):
         session.rollback()
         return "skipped"
     try:
-        status = client.motion_status(motion.jogg_motion_id)
+        status = client.motion_status(jogg_motion_id) if jogg_motion_id else _status_from_list(client, name, listed_as)
     except JoggError as exc:
         log.warning("poll of %s failed: %s", motion_id, exc)
         return _reschedule(session, motion_id, utcnow() + timedelta(seconds=30))
@@ -102,13 +106,40 @@ def expire_old(session: Session, max_age: int, limit: int = 1000) -> int:
     return len(expired)
 
 
+def listed_avatar(motion: Motion) -> str | None:
+    """The photo-avatar id JoggAI's list showed for a motion we found there without its motion id."""
+    claimed = (motion.submission_evidence or {}).get("claimed")
+    return str(claimed) if claimed is not None else None
+
+
+def _status_from_list(client: JoggClient, name: str, avatar_id: str) -> MotionStatus:
+    """A motion known only from the photo-avatar list: its entry there, read as a status check."""
+    for entry in client.photo_avatars(name):
+        if str(entry.avatar_id) == avatar_id:
+            return entry.as_status()
+    raise JoggError(f"photo avatar {avatar_id} named {name!r} is no longer in JoggAI's list")
+
+
 def uncertain_submissions() -> tuple:
-    """Motions whose POST may have reached JoggAI without us learning its motion id."""
-    return (Motion.status == Status.QUEUED, Motion.jogg_motion_id.is_(None), Motion.submit_started_at.is_not(None))
+    """Motions JoggAI may have without our knowing its motion id.
+
+    A queued one whose POST got no answer, or a processing one found in JoggAI's photo-avatar list.
+    """
+    return (
+        Motion.jogg_motion_id.is_(None),
+        or_(
+            and_(Motion.status == Status.QUEUED, Motion.submit_started_at.is_not(None)),
+            Motion.status == Status.PROCESSING,
+        ),
+    )
 
 
 def adopt_uncertain(session: Session, jogg_motion_id: str, client: JoggClient, intervals) -> Motion | None:
-    """A JoggAI motion we have no id for may be one whose submission answer we lost: match it by its fields."""
+    """A JoggAI motion we have no id for may be one whose submission answer we lost: match it by its fields.
+
+    A motion found in the photo-avatar list matches on its avatar id; one still queued matches on the
+    request's name, image URL and voice (the oldest first).
+    """
     candidates = session.scalars(select(Motion).where(*uncertain_submissions())).all()
     if not candidates:
         return None
@@ -116,19 +147,34 @@ def adopt_uncertain(session: Session, jogg_motion_id: str, client: JoggClient, i
         status = client.motion_status(jogg_motion_id)
     except JoggError:
         return None
-    raw = status.raw
-    for motion in sorted(candidates, key=lambda m: m.submit_started_at):
-        if (raw.get("name"), raw.get("image_url")) == (motion.name, motion.image_url):
-            return _adopt(session, motion, jogg_motion_id, status, intervals)
+    for motion in sorted(
+        candidates, key=lambda m: (m.status != Status.PROCESSING, m.submit_started_at or m.created_at)
+    ):
+        if _matches(motion, status):
+            return _adopt(session, motion.id, jogg_motion_id, status, intervals)
     return None
 
 
-def _adopt(session: Session, motion: Motion, jogg_motion_id: str, status: MotionStatus, intervals) -> Motion:
-    """Record the JoggAI id of a motion whose submission outcome was unknown, and move it to processing."""
-    motion.jogg_motion_id, motion.avatar_id = jogg_motion_id, status.avatar_id
+def _matches(motion: Motion, status: MotionStatus) -> bool:
+    """Whether JoggAI's status check describes this motion."""
+    raw = status.raw
+    if motion.status == Status.PROCESSING:
+        return status.avatar_id is not None and listed_avatar(motion) == str(status.avatar_id)
+    same_voice = raw.get("voice_id") in (None, motion.voice_id)
+    return (raw.get("name"), raw.get("image_url")) == (motion.name, motion.image_url) and same_voice
+
+
+def _adopt(session: Session, motion_id: str, jogg_motion_id: str, status: MotionStatus, intervals) -> Motion | None:
+    """Record the JoggAI id of a motion whose submission outcome was unknown (moving it to processing if queued)."""
+    motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    if motion.jogg_motion_id or motion.status not in (Status.QUEUED, Status.PROCESSING):
+        return None  # settled meanwhile (its answer came, or the list or the policy decided)
+    motion.jogg_motion_id, motion.avatar_id = jogg_motion_id, status.avatar_id or motion.avatar_id
     motion.submission_uncertain_at = motion.dispatched_at = None
-    transition(session, motion, Status.PROCESSING, "webhook", {"jogg_motion_id": jogg_motion_id, "adopted": True})
-    motion.next_poll_at = next_poll_at(motion.submitted_at, 0, intervals, utcnow())
+    if motion.status == Status.QUEUED:
+        detail = {"jogg_motion_id": jogg_motion_id, "adopted": True, "evidence": "JoggAI's webhook for it"}
+        transition(session, motion, Status.PROCESSING, "webhook", detail)
+        motion.next_poll_at = next_poll_at(motion.submitted_at, 0, intervals, utcnow())
     session.flush()
     log.warning("motion %s: unknown submission outcome resolved, JoggAI has it as %s", motion.id, jogg_motion_id)
     return motion

@@ -12,7 +12,7 @@ from app.jogg.errors import (
     RetryableError,
     UnknownOutcome,
 )
-from app.jogg.models import AddMotionResult, Endpoint, MotionStatus
+from app.jogg.models import AddMotionResult, Endpoint, MotionStatus, PhotoAvatar
 
 __all__ = [
     "AddMotionResult",
@@ -25,6 +25,7 @@ __all__ = [
     "NoPermission",
     "NotFound",
     "OutOfCredit",
+    "PhotoAvatar",
     "RateLimited",
     "RetryableError",
     "UnknownOutcome",

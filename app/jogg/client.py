@@ -11,10 +11,11 @@ import requests
 
 from app.jogg.envelope import transport_error, unwrap
 from app.jogg.errors import JoggError, RetryableError, scrub
-from app.jogg.models import AddMotionResult, Endpoint, MotionStatus, as_int, endpoint_list
+from app.jogg.models import AddMotionResult, Endpoint, MotionStatus, PhotoAvatar, as_int, avatar_page, endpoint_list
 
 log = logging.getLogger(__name__)
 USER_AGENT = "motion-gateway (JoggClient)"
+LIST_PAGE_SIZE, LIST_MAX_PAGES = 100, 10
 
 
 class JoggClient:
@@ -71,6 +72,21 @@ class JoggClient:
         """Check one motion (a GET: not rate limited, but poll politely)."""
         data = self._call("GET", "/v2/photo_avatar", params={"motion_id": motion_id})
         return MotionStatus.from_data(data, motion_id)
+
+    def photo_avatars(self, name: str) -> list[PhotoAvatar]:
+        """The account's photo avatars named exactly `name` (JoggAI's filter is a search: the rest are dropped).
+
+        Reads up to LIST_MAX_PAGES pages of LIST_PAGE_SIZE; more than that raises RetryableError, since an
+        incomplete list is no evidence of absence.
+        """
+        found: list[PhotoAvatar] = []
+        for page in range(1, LIST_MAX_PAGES + 1):
+            params = {"name": name, "page": page, "page_size": LIST_PAGE_SIZE}
+            entries, total = avatar_page(self._call("GET", "/v2/avatars/photo_avatars", params=params))
+            found.extend(entry for entry in entries if entry.name == name)
+            if len(entries) < LIST_PAGE_SIZE or (total is not None and page * LIST_PAGE_SIZE >= total):
+                return found
+        raise RetryableError(f"photo-avatar list for {name!r} is longer than {LIST_MAX_PAGES} pages")
 
     def remaining_quota(self) -> int:
         """Credits left on the account."""

@@ -100,6 +100,52 @@ def endpoint_list(data: Any) -> list[Endpoint]:
     return [Endpoint.from_data(item) for item in items]
 
 
+LIST_STATUSES = {0: "processing", 1: "completed", 2: "failed"}  # the photo-avatar list's codes
+
+
+@dataclass(frozen=True)
+class PhotoAvatar:
+    """One entry of the photo-avatar list: its id, name and status (processing, completed or failed)."""
+
+    avatar_id: int | str
+    name: str
+    status: str
+    fail_msg: str | None = None
+
+    @classmethod
+    def from_data(cls, data: Any) -> PhotoAvatar | None:
+        """Read one entry leniently (`id` or `avatar_id`; status 0/1/2 or words); None if it has no id."""
+        if not isinstance(data, dict):
+            return None
+        avatar_id = data.get("id", data.get("avatar_id"))
+        if avatar_id is None or isinstance(avatar_id, bool):
+            return None
+        raw_status = data.get("status")
+        status = LIST_STATUSES.get(as_int(raw_status), str(raw_status or "").strip().lower())
+        fail_msg = data.get("fail_msg")
+        return cls(as_int(avatar_id) or str(avatar_id), str(data.get("name") or ""), status,
+                   str(fail_msg) if fail_msg else None)  # fmt: skip
+
+    def as_status(self) -> MotionStatus:
+        """The entry as a status check would say it (no motion id, no preview URL: the list has neither)."""
+        raw = {"avatar_id": self.avatar_id, "name": self.name, "status": self.status, "fail_msg": self.fail_msg}
+        avatar_id = self.avatar_id if isinstance(self.avatar_id, int) else None
+        return MotionStatus("", self.status, avatar_id, None, self.fail_msg, raw)
+
+
+def avatar_page(data: Any) -> tuple[list[PhotoAvatar], int | None]:
+    """A page of the list: its entries and the total JoggAI reports (None when it gives none)."""
+    items = data
+    if isinstance(data, dict):
+        items = next(
+            (data[key] for key in ("avatars", "photo_avatars", "list") if isinstance(data.get(key), list)), None
+        )
+    if not isinstance(items, list):
+        raise RetryableError("photo-avatar list answer holds no list")
+    entries = [entry for entry in (PhotoAvatar.from_data(item) for item in items) if entry is not None]
+    return entries, as_int(data.get("total")) if isinstance(data, dict) else None
+
+
 def as_int(value: Any) -> int | None:
     """An int from an int or a digit string; None otherwise."""
     if isinstance(value, bool):

@@ -72,6 +72,8 @@ class Motion(db.Model):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submit_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submission_uncertain_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What JoggAI's photo-avatar list showed for this name around the last POST (app/domain/doubt.py).
+    submission_evidence: Mapped[dict | None] = mapped_column(JSONType)
     next_submit_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     poll_count: Mapped[int] = mapped_column(default=0)

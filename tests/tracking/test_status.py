@@ -165,6 +165,7 @@ def test_unknown_submission_outcome_is_resolved_by_the_webhook(
     assert adopted.detail["adopted"] is True
     assert sandbox_stats(sandbox)["add_motion_calls_by_name"] == {"timed-out": 1}
     assert history(session, motion_id)[1:] == [
+        ("queued", "queued", "worker"),  # the note that its submission is in doubt
         ("queued", "processing", "webhook"),
         ("processing", "completed", "webhook"),
     ]

@@ -1,0 +1,259 @@
+"""Submissions in doubt (a POST whose answer was lost): evidence that costs no POST, then the policy.
+
+Evidence, cheapest first: JoggAI's webhook for the motion (adoption, in `tracking.adopt_uncertain`);
+JoggAI's photo-avatar list, filtered by the motion's name, compared with what it showed just before
+the POST (`list_before`) and at the first look after the answer was lost (`list_after`): an entry in
+the second and not the first, claimed by no other motion, is this motion. When `UNCERTAIN_GRACE`
+seconds pass with no sign at all, `UNCERTAIN_POLICY` decides: resubmit, fail, or wait.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain import outbox
+from app.domain.tracking import apply_status, next_poll_at
+from app.domain.transitions import transition
+from app.jogg import JoggClient, JoggError, PhotoAvatar
+from app.models import Motion, MotionEvent, Status
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+RESUBMIT, FAIL, WAIT = "resubmit", "fail", "wait"
+SUBMISSION_LOST = "submission_lost"
+INTERRUPTED_AFTER = timedelta(seconds=2)  # a submit job commits its record while it runs, so this is plenty
+REQUEST_FIELDS = ("image_url", "voice_id", "model", "photo_id", "description", "welcome_msg")
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class DoubtPolicy:
+    """What to do once the grace is over, and the numbers it needs (from settings)."""
+
+    policy: str
+    grace: float
+    max_attempts: int
+    intervals: tuple[int, ...]
+
+
+def avatar_ids(client: JoggClient, name: str) -> list | None:
+    """The ids JoggAI's photo-avatar list shows for this exact name now; None when the list cannot be read."""
+    try:
+        return sorted({entry.avatar_id for entry in client.photo_avatars(name)}, key=str)
+    except JoggError as exc:
+        log.warning("photo-avatar list for a motion's name could not be read: %s", exc)
+        return None
+
+
+def flag(session: Session, motion: Motion, why: str, list_after: list | None = None) -> None:
+    """Mark a queued motion's submission as in doubt (the caller commits); it is never POSTed blindly again."""
+    motion.dispatched_at = None
+    if motion.submission_uncertain_at is not None:
+        return
+    motion.submission_uncertain_at = motion.next_poll_at = utcnow()  # the first look is due at once
+    if list_after is not None:
+        motion.submission_evidence = {**(motion.submission_evidence or {}), "list_after": list_after}
+    note(session, motion, {"action": "submission in doubt", "reason": why})
+    log.warning("motion %s: submission outcome unknown (%s); looking for evidence", motion.id, why)
+
+
+def note(session: Session, motion: Motion, detail: dict) -> None:
+    """A history row that records a decision about a queued motion without changing its status."""
+    row = MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED, source="worker")
+    row.detail = detail
+    session.add(row)
+
+
+def in_doubt() -> tuple:
+    """Queued motions whose POST got no answer and that JoggAI has not been found to have yet."""
+    return (
+        Motion.status == Status.QUEUED,
+        Motion.jogg_motion_id.is_(None),
+        Motion.submission_uncertain_at.is_not(None),
+    )
+
+
+def interrupted(session: Session, now: datetime) -> list[str]:
+    """Submissions begun a moment ago or longer whose answer is not recorded and that nobody flagged yet."""
+    stmt = select(Motion.id).where(
+        Motion.status == Status.QUEUED,
+        Motion.jogg_motion_id.is_(None),
+        Motion.submission_uncertain_at.is_(None),
+        Motion.submit_started_at < now - INTERRUPTED_AFTER,
+    )
+    return list(session.scalars(stmt.limit(BATCH)))
+
+
+def flag_interrupted(session: Session, motion_ids: list[str], job_alive: Callable[[str], bool]) -> int:
+    """Flag the submissions whose submit job is gone (its worker died, or it failed before recording the answer)."""
+    session.rollback()
+    gone = [motion_id for motion_id in motion_ids if not job_alive(motion_id)]
+    flagged = 0
+    for motion_id in gone:  # read again: a job that just finished has recorded its answer by now
+        motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+        if motion.status == Status.QUEUED and motion.submit_started_at and not motion.jogg_motion_id:
+            flag(session, motion, "its submit job died after the attempt was recorded (worker or database lost)")
+            flagged += 1
+    session.commit()
+    return flagged
+
+
+def due(session: Session, now: datetime) -> list[str]:
+    """Motions in doubt whose next look is due, oldest doubt first."""
+    stmt = select(Motion.id).where(*in_doubt(), (Motion.next_poll_at.is_(None)) | (Motion.next_poll_at <= now))
+    return list(session.scalars(stmt.order_by(Motion.submission_uncertain_at, Motion.id).limit(BATCH)))
+
+
+def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtPolicy) -> str:
+    """Look for evidence for one motion in doubt and act on it (or on the policy once the grace is over)."""
+    motion = _lock(session, motion_id)
+    if motion is None:
+        session.commit()
+        return "settled"
+    seen, entry = look(session, motion, client)
+    now = utcnow()
+    if entry is not None:
+        outcome = claim(session, motion, entry, policy.intervals, now)
+    elif seen.startswith("ambiguous") or now < motion.submission_uncertain_at + timedelta(seconds=policy.grace):
+        outcome = _later(session, motion, seen, policy, now)
+    else:
+        outcome = act(session, motion, seen, policy, now)
+    session.commit()
+    return outcome
+
+
+def _lock(session: Session, motion_id: str) -> Motion | None:
+    """The motion, locked, if it is still in doubt (None if settled or held by another job)."""
+    stmt = select(Motion).where(Motion.id == motion_id, *in_doubt()).with_for_update(skip_locked=True)
+    return session.scalars(stmt.execution_options(populate_existing=True)).first()
+
+
+def look(session: Session, motion: Motion, client: JoggClient) -> tuple[str, PhotoAvatar | None]:
+    """What the photo-avatar list says about this motion: (a description, the entry that is it, or None)."""
+    evidence = dict(motion.submission_evidence or {})
+    before = evidence.get("list_before")
+    if before is None:
+        return "photo-avatar list: not read before the POST, so it cannot tell", None
+    try:
+        entries = client.photo_avatars(motion.name)
+    except JoggError as exc:
+        return f"photo-avatar list: unreadable ({exc.message})", None
+    if "list_after" not in evidence:  # the first look after the lost answer closes this motion's window
+        evidence["list_after"] = sorted({entry.avatar_id for entry in entries}, key=str)
+        motion.submission_evidence = evidence
+    learn_avatar_ids(session, motion.name, client)
+    fresh = {str(i) for i in evidence["list_after"]} - {str(i) for i in before} - claimed(session, motion)
+    candidates = [entry for entry in entries if str(entry.avatar_id) in fresh]
+    if not candidates:
+        return f"photo-avatar list: nothing new named {motion.name!r} since the POST", None
+    if rivals_differ(session, motion, {str(entry.avatar_id) for entry in candidates}):
+        return "ambiguous: a new entry fits another same-name motion in doubt with other fields", None
+    return f"photo-avatar list: new entry {candidates[-1].avatar_id}", candidates[-1]  # newest first: the oldest
+
+
+def claimed(session: Session, motion: Motion) -> set[str]:
+    """Photo-avatar ids other motions of this name (recent ones) already stand for."""
+    since = motion.created_at - timedelta(days=1)
+    rows = session.execute(
+        select(Motion.avatar_id, Motion.submission_evidence).where(
+            Motion.name == motion.name, Motion.id != motion.id, Motion.created_at >= since
+        )
+    )
+    ids = set()
+    for avatar_id, evidence in rows:
+        ids.update(str(i) for i in (avatar_id, (evidence or {}).get("claimed")) if i is not None)
+    return ids
+
+
+def learn_avatar_ids(session: Session, name: str, client: JoggClient) -> None:
+    """Same-name motions JoggAI accepted whose avatar id we lack: a status check says which list entry is theirs."""
+    stmt = select(Motion).where(
+        Motion.name == name, Motion.status == Status.PROCESSING, Motion.jogg_motion_id.is_not(None),
+        Motion.avatar_id.is_(None),
+    )  # fmt: skip
+    for other in session.scalars(stmt.limit(10)):
+        try:
+            other.avatar_id = client.motion_status(other.jogg_motion_id).avatar_id
+        except JoggError:
+            continue
+
+
+def rivals_differ(session: Session, motion: Motion, candidate_ids: set[str]) -> bool:
+    """Whether another same-name motion in doubt could be the new entry too, yet asked for something else.
+
+    Two requests that differ only by caller are interchangeable, so the first looked at takes the entry.
+    """
+    rivals = session.scalars(select(Motion).where(*in_doubt(), Motion.name == motion.name, Motion.id != motion.id))
+    for rival in rivals:
+        evidence = rival.submission_evidence or {}
+        before = {str(i) for i in evidence.get("list_before") or ()}
+        after = evidence.get("list_after")
+        window = ({str(i) for i in after} if after is not None else candidate_ids) - before
+        differs = any(getattr(rival, field) != getattr(motion, field) for field in REQUEST_FIELDS)
+        if differs and window & candidate_ids and evidence.get("list_before") is not None:
+            return True
+    return False
+
+
+def claim(session: Session, motion: Motion, entry: PhotoAvatar, intervals: tuple[int, ...], now: datetime) -> str:
+    """JoggAI's list shows it has this motion: processing (its motion id unknown), then its status if final."""
+    motion.submission_evidence = {**(motion.submission_evidence or {}), "claimed": entry.avatar_id}
+    motion.avatar_id = entry.avatar_id if isinstance(entry.avatar_id, int) else None
+    motion.submission_uncertain_at = motion.dispatched_at = None
+    evidence = f"JoggAI's photo-avatar list: entry {entry.avatar_id} named {entry.name!r} appeared after the POST"
+    transition(session, motion, Status.PROCESSING, "worker", {"adopted": True, "evidence": evidence})
+    motion.next_poll_at = next_poll_at(now, 0, intervals, now)
+    status = entry.as_status()
+    if status.is_success() or status.is_failure():
+        apply_status(session, motion, status, "poll", intervals)
+    log.warning("motion %s: JoggAI's list shows it has it (photo avatar %s)", motion.id, entry.avatar_id)
+    return "found"
+
+
+def _later(session: Session, motion: Motion, seen: str, policy: DoubtPolicy, now: datetime) -> str:
+    """No decision yet: look again in a while (within the grace, a quarter of it; after it, a whole one)."""
+    evidence = dict(motion.submission_evidence or {})
+    if seen.startswith("ambiguous") and not evidence.get("ambiguous"):
+        motion.submission_evidence = {**evidence, "ambiguous": True}
+        note(session, motion, {"action": "waiting: the evidence is ambiguous", "evidence": seen})
+    grace_ends = motion.submission_uncertain_at + timedelta(seconds=policy.grace)
+    step = timedelta(seconds=max(1.0, policy.grace / 4))
+    motion.next_poll_at = min(now + step, grace_ends) if now < grace_ends else now + timedelta(seconds=policy.grace)
+    return "waiting"
+
+
+def act(session: Session, motion: Motion, seen: str, policy: DoubtPolicy, now: datetime) -> str:
+    """The grace is over with no sign that JoggAI has the motion: resubmit, fail or wait, as configured."""
+    evidence = {"webhook": "none matched this motion", "photo_avatar_list": seen}
+    waited = int((now - motion.submission_uncertain_at).total_seconds())
+    if policy.policy == WAIT:
+        return _wait(session, motion, evidence, policy, now)
+    if policy.policy == FAIL or motion.submit_attempts >= policy.max_attempts:
+        message = f"no sign that JoggAI has this motion {waited} s after its answer was lost"
+        motion.error = {"code": SUBMISSION_LOST, "message": message, "jogg_code": None}
+        motion.next_poll_at = None
+        transition(session, motion, Status.FAILED, "worker", {"error": motion.error, "evidence": evidence})
+        return "failed"
+    reason = f"no sign that JoggAI has it {waited} s after the answer was lost"
+    note(session, motion, {"action": "resubmitted", "reason": reason, "evidence": evidence,
+                           "attempt": motion.submit_attempts + 1})  # fmt: skip
+    motion.submit_started_at = motion.submission_uncertain_at = motion.dispatched_at = None
+    motion.next_poll_at = motion.next_submit_at = None
+    motion.submission_evidence = None
+    outbox.nudge_dispatch(session)
+    log.warning("motion %s: resubmitting (%s)", motion.id, reason)
+    return "resubmitted"
+
+
+def _wait(session: Session, motion: Motion, evidence: dict, policy: DoubtPolicy, now: datetime) -> str:
+    """Policy wait: say so once in the history, keep looking for evidence once per grace."""
+    if not (motion.submission_evidence or {}).get("waiting"):
+        motion.submission_evidence = {**(motion.submission_evidence or {}), "waiting": True}
+        note(session, motion, {"action": "waiting for an operator", "evidence": evidence})
+    motion.next_poll_at = now + timedelta(seconds=policy.grace)
+    return "waiting for an operator"
