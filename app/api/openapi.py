@@ -1,4 +1,4 @@
-"""Settings for the generated OpenAPI document at /openapi.json and its viewer at /docs.
+"""Settings for the generated OpenAPI document at /openapi.json and its viewer at /docs (a vendored Swagger UI).
 
 Every error the API answers is an RFC 9457 problem (`app/api/problems.py`), served as
 application/problem+json. flask-smorest documents errors as application/json by default; the
@@ -50,7 +50,10 @@ OPENAPI_CONFIG = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    # Swagger UI's files are served by the app itself (a pinned copy, app/static/swagger-ui/README.md), so
+    # /docs works with no internet access; no online validator badge, which would call validator.swagger.io.
+    "OPENAPI_SWAGGER_UI_URL": "/static/swagger-ui/",
+    "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
     "API_SPEC_OPTIONS": {
         "info": {"description": "Animate photo avatars with JoggAI: submit motions, read their status, get callbacks."},
         "components": {
