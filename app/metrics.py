@@ -1,11 +1,48 @@
-"""Prometheus metrics, collected across every process on a host (prometheus-client's multiprocess mode)."""
+"""Prometheus metrics, collected across every process of this deployment (prometheus-client's multiprocess mode)."""
 
+import fcntl
 import os
-import tempfile
+import re
+from pathlib import Path
 
-# The mode is chosen when prometheus_client is first imported, so the shared folder must be known first.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "motion-gateway-metrics"))
-os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "instance" / "metrics"
+# Files that belong to one process: prometheus-client's `<kind>_<pid>.db`, and our claims `live_<pid>.pid`.
+OWNED_FILE = re.compile(r"_(\d+)\.(db|pid)$")
+
+
+def claim_folder(folder: Path, pid: int) -> bool:
+    """Join the metrics folder; empty it first when no other live process uses it. True when it was emptied.
+
+    Runs under an exclusive lock and leaves this process's claim before releasing it, so of several processes
+    starting together the first empties the folder and the others keep what it and they write.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        owners = {path: int(match[1]) for path in folder.iterdir() if (match := OWNED_FILE.search(path.name))}
+        live = {owner for owner in set(owners.values()) - {pid} if _alive(owner)}
+        for path, owner in owners.items():
+            if not live or (path.suffix == ".pid" and owner not in live):
+                path.unlink(missing_ok=True)
+        (folder / f"live_{pid}.pid").touch()
+    return not live
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# The mode is chosen when prometheus_client is first imported, so the folder must be known and claimed first.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(DEFAULT_FOLDER)
+FOLDER = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+claim_folder(FOLDER, os.getpid())
 
 from prometheus_client import (  # noqa: E402
     CONTENT_TYPE_LATEST,
@@ -45,5 +82,6 @@ def exposition(extra_collectors=()) -> tuple[bytes, str]:
 
 
 def process_exited(pid: int) -> None:
-    """Forget a dead process's live gauges (its counters stay counted)."""
+    """Forget a dead process's live gauges and its claim on the folder (its counters stay counted)."""
     multiprocess.mark_process_dead(pid)
+    (FOLDER / f"live_{pid}.pid").unlink(missing_ok=True)

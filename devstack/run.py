@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -30,7 +29,6 @@ DEV_ENV = {
     "SANDBOX_MOTION_SECONDS": "10",
     "SANDBOX_WEBHOOK_URL": f"{WEB_URL}/webhooks/jogg",
     "SANDBOX_WEBHOOK_SECRET": "sandbox-webhook-secret",
-    "PROMETHEUS_MULTIPROC_DIR": str(INSTANCE / "metrics"),
 }
 
 
@@ -80,8 +78,7 @@ Try:
 def main() -> None:
     """Prepare, print the banner, then hand over to honcho with the development environment."""
     INSTANCE.mkdir(exist_ok=True)
-    shutil.rmtree(INSTANCE / "metrics", ignore_errors=True)  # counters start from zero with each run
-    (INSTANCE / "metrics").mkdir()
+    # Metrics go to instance/metrics (app/metrics.py), emptied by the first process of a run: counters start at zero.
     os.chdir(ROOT)
     os.environ.update(DEV_ENV)
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"

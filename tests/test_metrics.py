@@ -76,3 +76,93 @@ def test_counts_what_happened_across_two_worker_processes(app, settings, session
     assert samples(app.test_client())[key] - before == 6
     counter_files = [f for f in os.listdir(os.environ["PROMETHEUS_MULTIPROC_DIR"]) if f.startswith("counter_")]
     assert len({re.sub(r"\D", "", f) for f in counter_files}) >= 3  # this process and the two worker processes
+
+
+def start_metric_writers(folder, count: int) -> list:
+    """Start processes that import app.metrics on `folder` together, count one sweep each, and stay alive."""
+    import subprocess
+    import sys
+
+    code = "import sys; from app import metrics; metrics.SWEEPS.inc(); print('ready', flush=True); sys.stdin.read()"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for _ in range(count)
+    ]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == b"ready"
+    return procs
+
+
+def sweeps_counted(folder) -> float:
+    """mg_sweep_runs_total as a scrape of this folder would report it."""
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    return registry.get_sample_value("mg_sweep_runs_total") or 0.0
+
+
+def test_the_default_folder_belongs_to_the_deployment_not_to_the_host():
+    """Without PROMETHEUS_MULTIPROC_DIR the folder is the checkout's instance/metrics, never a shared /tmp path."""
+    from pathlib import Path
+
+    from app.metrics import DEFAULT_FOLDER
+
+    assert DEFAULT_FOLDER == Path(__file__).resolve().parents[1] / "instance" / "metrics"
+
+
+def test_a_start_from_a_clean_state_empties_the_folder(tmp_path):
+    """Files left by processes that are gone (an earlier run, another deployment's leftovers) are removed."""
+    from app.metrics import claim_folder
+
+    dead = 2**22 + 12345  # above Linux's pid_max default: no such process
+    for name in (f"counter_{dead}.db", f"histogram_{dead}.db", f"live_{dead}.pid"):
+        (tmp_path / name).write_bytes(b"old")
+    assert claim_folder(tmp_path, os.getpid()) is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", f"live_{os.getpid()}.pid"]
+
+
+def test_a_process_joining_a_running_deployment_keeps_what_is_counted(tmp_path):
+    """While another process of the deployment lives, its files and the dead ones' counters stay; dead claims go."""
+    from app.metrics import claim_folder
+
+    dead = 2**22 + 12345
+    writers = start_metric_writers(tmp_path, 1)
+    (tmp_path / f"counter_{dead}.db").write_bytes(b"counted by a recycled worker")
+    (tmp_path / f"live_{dead}.pid").touch()
+    try:
+        assert claim_folder(tmp_path, 2**22 + 1) is False
+        names = {p.name for p in tmp_path.iterdir()}
+        assert f"counter_{dead}.db" in names and f"live_{dead}.pid" not in names
+        assert f"live_{writers[0].pid}.pid" in names and f"counter_{writers[0].pid}.db" in names
+    finally:
+        for proc in writers:
+            proc.communicate(timeout=30)
+
+
+def test_processes_starting_together_empty_stale_files_once_and_lose_nothing(tmp_path):
+    """Four processes start at once on a folder with another run's counts: the old count goes, all four are kept."""
+    (stale,) = start_metric_writers(tmp_path, 1)
+    stale.communicate(timeout=30)  # an earlier run, now stopped, counted one sweep
+    assert sweeps_counted(tmp_path) == 1
+    writers = start_metric_writers(tmp_path, 4)
+    try:
+        assert sweeps_counted(tmp_path) == 4
+        pids = {int(re.sub(r"\D", "", f.name)) for f in tmp_path.glob("counter_*.db")}
+        assert pids == {proc.pid for proc in writers}
+    finally:
+        for proc in writers:
+            proc.communicate(timeout=30)
+
+
+def test_metrics_show_only_this_deployments_processes(tmp_path, client):
+    """A process of another deployment (another folder) counting sweeps does not appear in this one's scrape."""
+    before = samples(client).get(("mg_sweep_runs_total", ()), 0)
+    writers = start_metric_writers(tmp_path / "other-deployment", 1)
+    try:
+        assert sweeps_counted(tmp_path / "other-deployment") == 1
+        assert samples(client).get(("mg_sweep_runs_total", ()), 0) == before
+    finally:
+        for proc in writers:
+            proc.communicate(timeout=30)
