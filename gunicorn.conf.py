@@ -14,6 +14,9 @@ graceful_timeout = 30
 keepalive = 5
 max_requests = 10000
 max_requests_jitter = 1000
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), which a second
+# deployment on the host would take over; nothing here uses gunicornc, so there is none.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # No user name (a caller key sent as Basic credentials), no query values, no referrer query (app/logs.py).
