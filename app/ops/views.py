@@ -63,7 +63,7 @@ def login():
     response = redirect("/ops", code=303)
     response.set_cookie(
         COOKIE, _serializer().dumps("operator"), max_age=LOGIN_HOURS * 3600, path="/ops",
-        secure=request.is_secure, httponly=True, samesite="Strict",
+        secure=_over_https(), httponly=True, samesite="Strict",
     )  # fmt: skip
     return response
 
@@ -72,7 +72,7 @@ def login():
 def logout():
     """Forget the login cookie."""
     response = redirect("/ops/login", code=303)
-    response.delete_cookie(COOKIE, path="/ops", secure=request.is_secure, httponly=True, samesite="Strict")
+    response.delete_cookie(COOKIE, path="/ops", secure=_over_https(), httponly=True, samesite="Strict")
     return response
 
 
@@ -122,3 +122,12 @@ def _wants_html() -> bool:
     """A browser navigation (GET preferring HTML) rather than a script or API client."""
     accept = request.accept_mimetypes
     return request.method == "GET" and accept.accept_html and accept["text/html"] > accept["application/json"]
+
+
+def _over_https() -> bool:
+    """Whether the browser talks https to us, directly or through a TLS-terminating proxy (then the cookie is Secure).
+
+    Trusting X-Forwarded-Proto here is harmless: a forged one only makes the sender's own cookie https-only.
+    """
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.is_secure or forwarded == "https"

@@ -75,9 +75,11 @@ def test_the_login_form_sets_a_signed_cookie_that_opens_the_page(ops_client, ops
 
 
 def test_the_cookie_is_secure_over_https(ops_client, ops_token):
-    """A login over https sets a Secure cookie."""
+    """A login over https, or through a proxy that terminated https, sets a Secure cookie."""
     resp = ops_client.post("/ops/login", data={"token": ops_token}, base_url="https://localhost")
     assert "Secure" in resp.headers["Set-Cookie"]
+    proxied = ops_client.post("/ops/login", data={"token": ops_token}, headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in proxied.headers["Set-Cookie"]
 
 
 def test_a_forged_or_foreign_cookie_opens_nothing(ops_app, ops_client, ops_token, make_ops_app, settings):
