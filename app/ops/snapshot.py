@@ -18,6 +18,7 @@ UNAVAILABLE = "unavailable"
 DAY = timedelta(hours=24)
 HOUR = timedelta(hours=1)
 LATEST_ERRORS = 10
+IN_DOUBT_SHOWN = 50
 REDIS_ERRORS = (RedisError, StorageError, OSError)
 
 
@@ -31,6 +32,7 @@ def snapshot(session: Session, redis_connection: Redis, post_budget: PostBudget,
         "post_budget": budget_in_use(post_budget),
         "queues": queue_depths(redis_connection),
         "oldest_queued": oldest_queued(session, now),
+        "in_doubt": submissions_in_doubt(session, now),
         "failing_callbacks": failing_callbacks(session),
         "latest_errors": latest_errors(session),
     }
@@ -87,6 +89,25 @@ def oldest_queued(session: Session, now: datetime) -> dict | None:
         return None
     age = int((now - row.created_at).total_seconds())
     return {"id": row.id, "created_at": row.created_at.isoformat(), "age_seconds": age}
+
+
+def submissions_in_doubt(session: Session, now: datetime) -> list[dict]:
+    """Queued motions whose POST got no answer (in doubt, or interrupted and not yet flagged), oldest first."""
+    stmt = (
+        select(Motion.id, Motion.name, Motion.submit_started_at, Motion.submission_uncertain_at)
+        .where(Motion.status == Status.QUEUED, Motion.jogg_motion_id.is_(None), Motion.submit_started_at.is_not(None))
+        .order_by(Motion.submit_started_at, Motion.id)
+        .limit(IN_DOUBT_SHOWN)
+    )
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "state": "in doubt" if row.submission_uncertain_at else "submitting",
+            "age_seconds": int((now - (row.submission_uncertain_at or row.submit_started_at)).total_seconds()),
+        }
+        for row in session.execute(stmt)
+    ]
 
 
 def failing_callbacks(session: Session) -> list[dict]:
