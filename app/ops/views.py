@@ -3,7 +3,7 @@
 import hmac
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.api.problems import problem
 from app.extensions import db
@@ -109,7 +109,7 @@ def _cookie_is_valid() -> bool:
         return False
     try:
         return _serializer().loads(cookie, max_age=LOGIN_HOURS * 3600) == "operator"
-    except BadSignature:  # also SignatureExpired
+    except BadData:  # a bad or expired signature, or a malformed cookie
         return False
 
 
