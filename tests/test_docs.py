@@ -1,0 +1,37 @@
+"""The docs a clone carries: links stay inside the repository, and the callers' guide covers every operation."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda page: page.name)
+def test_relative_links_resolve_inside_the_repository(page):
+    """Every relative link names a file that exists in this repository (nothing like ../shared/...)."""
+    for target in LINK.findall(page.read_text()):
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue
+        path = (page.parent / target.split("#", 1)[0]).resolve()
+        assert path.is_relative_to(ROOT), f"{page.name} links outside the repository: {target}"
+        assert path.exists(), f"{page.name} links to a missing file: {target}"
+
+
+def test_readme_names_no_file_outside_the_repository():
+    """Not even as plain text: a clone has no ../shared folder."""
+    assert "../" not in (ROOT / "README.md").read_text()
+
+
+def test_the_callers_guide_lists_every_operation(client):
+    """docs/api.md has a row for each operation of /openapi.json, as METHOD and path."""
+    guide = (ROOT / "docs" / "api.md").read_text()
+    spec = client.get("/openapi.json").json
+    for path, item in spec["paths"].items():
+        written = re.sub(r"\{\w+\}", "{id}", path)
+        for method in HTTP_METHODS & set(item):
+            assert f"`{method.upper()} {written}`" in guide, f"{method.upper()} {path}"
