@@ -14,6 +14,17 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from chaos.stack import Stack
 
 QUEUES = ("jogg", "default", "callbacks")
+# What the history says about submissions in doubt: flagged, found in JoggAI's list, adopted by a webhook, resubmitted.
+DOUBT_ACTIONS = """
+    SELECT CASE WHEN detail->>'action' IS NOT NULL THEN detail->>'action'
+                WHEN detail->>'evidence' LIKE 'JoggAI''s photo-avatar list%%' THEN 'found in the list'
+                ELSE 'adopted by its webhook' END,
+           count(*)
+    FROM motion_events
+    WHERE detail->>'action' IN ('resubmitted', 'submission in doubt', 'waiting for an operator')
+       OR detail->>'adopted' = 'true'
+    GROUP BY 1
+"""
 TERMINAL = ("completed", "failed", "cancelled")
 
 
@@ -32,16 +43,20 @@ class Snapshot:
     outbox_undone: int
     deliveries: Counter
     jogg_events: Counter
+    doubt_actions: Counter
 
 
 def exception_reason(m: dict) -> str | None:
-    """Why a motion legitimately is not terminal: its submission outcome is unknown (never re-POSTed)."""
+    """Why a motion is not terminal although nothing is working on it: its submission is in doubt or interrupted.
+
+    Both must have ended (with evidence, or by UNCERTAIN_POLICY after UNCERTAIN_GRACE) by the end of the drain.
+    """
     if m["status"] != "queued":
         return None
     if m["submission_uncertain_at"] is not None:
-        return "submission_uncertain (add_motion answer lost: timeout or crash after sending); waits for adoption"
+        return "submission in doubt (add_motion answer lost), not resolved by the end of the drain"
     if m["submit_started_at"] is not None and m["jogg_motion_id"] is None:
-        return "submission interrupted (submit_started_at set, not yet flagged; the sweep flags it after 240 s)"
+        return "submission interrupted (submit_started_at set, no answer recorded, not flagged)"
     return None
 
 
@@ -54,6 +69,7 @@ def snapshot(stack: Stack) -> Snapshot:
                    submit_started_at=r[5], jogg_motion_id=r[6])
         for r in rows
     }  # fmt: skip
+    doubt_actions = Counter(dict(stack.sql(DOUBT_ACTIONS)))
     events = dict(stack.sql("SELECT public_id, motion_id FROM notification_events"))
     outbox_undone = stack.sql("SELECT count(*) FROM outbox WHERE done_at IS NULL")[0][0]
     deliveries = Counter(dict(stack.sql("SELECT status, count(*) FROM deliveries GROUP BY status")))
@@ -84,7 +100,7 @@ def snapshot(stack: Stack) -> Snapshot:
     return Snapshot(
         motions=motions, sandbox=stack.sandbox_stats(), events=events, received=stack.receiver.all_ids(),
         queue_counts=queue_counts, started=started, scheduled=scheduled, orphan_started=orphan,
-        outbox_undone=outbox_undone, deliveries=deliveries, jogg_events=jogg_events,
+        outbox_undone=outbox_undone, deliveries=deliveries, jogg_events=jogg_events, doubt_actions=doubt_actions,
     )  # fmt: skip
 
 
@@ -96,7 +112,7 @@ def _takes_cleanup(reg) -> bool:
 
 def drained(s: Snapshot, expected_count: int) -> tuple[bool, str]:
     """Whether the run is finished: every motion terminal or an explained exception, nothing pending anywhere."""
-    waiting = [m for m in s.motions.values() if m["status"] not in TERMINAL and not exception_reason(m)]
+    waiting = [m for m in s.motions.values() if m["status"] not in TERMINAL]  # in doubt too: it must end
     pending = {
         "motions not terminal": len(waiting),
         "motions missing": max(0, expected_count - len(s.motions)),
@@ -148,6 +164,7 @@ def judge(s: Snapshot, names: dict[str, str], api_statuses: Counter, allow_503: 
         sb_by_name.setdefault(rec["name"], []).append(rec["status"])
 
     wrong_status, double = [], []
+    once: Counter = Counter()  # 0, 1 or 2 (more than once) motions JoggAI created per request
     for mid, name in names.items():
         m = s.motions.get(mid)
         if m is None:
@@ -157,6 +174,7 @@ def judge(s: Snapshot, names: dict[str, str], api_statuses: Counter, allow_503: 
         n_created = created.get(name, 0)
         if n_created > 1:
             double.append(f"{name}: JoggAI created {n_created} motions ({calls.get(name, 0)} add_motion calls)")
+        once[min(n_created, 2)] += 1
         if reason:
             v.exceptions[mid] = f"{reason}; JoggAI created {n_created}"
             continue
@@ -185,6 +203,8 @@ def judge(s: Snapshot, names: dict[str, str], api_statuses: Counter, allow_503: 
         fail(f"{len(wrong_status)} motions with a wrong/missing status, e.g. {wrong_status[:5]}")
     if double:
         fail(f"{len(double)} double submissions, e.g. {double[:5]}")
+    if v.exceptions:
+        fail(f"{len(v.exceptions)} motions still in doubt or interrupted after the drain")
     if missing_events:
         fail(f"receiver never got {len(missing_events)} events, e.g. {missing_events[:5]}")
     if api_500:
@@ -203,6 +223,9 @@ def judge(s: Snapshot, names: dict[str, str], api_statuses: Counter, allow_503: 
         "statuses": dict(statuses),
         "exceptions": len(v.exceptions),
         "double_submissions": len(double),
+        "jogg_created_per_request": {"once": once[1], "never": once[0], "more than once": once[2]},
+        "in_doubt_or_interrupted": len(v.exceptions),
+        "doubt_actions": dict(s.doubt_actions),
         "add_motion_calls": sb.get("add_motion_calls", 0),
         "jogg_created": sb.get("motions_created", 0),
         "events": len(s.events),

@@ -43,7 +43,9 @@ def section(meta: dict, results: list) -> str:
             continue
         m = v.metrics
         drain = f"{r.drain_seconds:.1f} s" if r.drain_seconds is not None else "did not drain"
-        dups = (f"{m['double_submissions']} double submissions; {m['callback_duplicates']} callback re-sends "
+        created = m.get("jogg_created_per_request", {})
+        dups = (f"{m['double_submissions']} double submissions (JoggAI created once: {created.get('once')}, never: "
+                f"{created.get('never')}); {m['callback_duplicates']} callback re-sends "
                 f"(de-duplicated by webhook-id)")  # fmt: skip
         losses = f"{m['events_lost']} of {m['events']} callback events never received"
         reasons: dict[str, int] = {}
@@ -58,7 +60,9 @@ def section(meta: dict, results: list) -> str:
             f"- **{r.key}**: API answers {m['api_statuses']}; sandbox add_motion calls {m['add_motion_calls']}, "
             f"created {m['jogg_created']}, 5xx {m['sandbox_5xx']}, hangs {m['sandbox_hangs']}, webhooks dropped "
             f"{m['webhooks_dropped']} / duplicated {m['webhooks_duplicated']}; JoggAI events {m['jogg_events']}; "
-            f"deliveries {m['deliveries']}; orphaned RQ started-registry entries {m['orphan_started_entries']}; "
+            f"deliveries {m['deliveries']}; submissions in doubt: {m.get('doubt_actions')}, "
+            f"left in doubt or interrupted {m.get('in_doubt_or_interrupted')}; "
+            f"orphaned RQ started-registry entries {m['orphan_started_entries']}; "
             f"wall time {r.wall_seconds:.0f} s" + (f"; failures: {_cell(' / '.join(v.failures))}" if v.failures else "")
         )
     return "\n".join(lines + ["", *details, ""])

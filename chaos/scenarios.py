@@ -186,12 +186,12 @@ def fault_postgres(stack: Stack, load: Load, plan: Plan, faults: list[str]) -> N
 
 def fault_sandbox(stack: Stack, load: Load, plan: Plan, faults: list[str]) -> None:
     """(d) sandbox faults together for the whole run."""
-    knobs = dict(error_rate=0.2, error_status=502, hang_rate=0.1, hang_seconds=5.0,
-                 webhook_drop_rate=0.5, webhook_duplicate_rate=0.2)  # fmt: skip
+    knobs = dict(error_rate=0.2, error_status=502, hang_before_rate=0.05, hang_rate=0.05, drop_after_create_rate=0.05,
+                 hang_seconds=5.0, webhook_drop_rate=0.5, webhook_duplicate_rate=0.2)  # fmt: skip
     stack.sandbox_config(**knobs)
     faults.append(
-        "sandbox: 20 % HTTP 502 on add_motion, 10 % hangs (5 s, read timeout 2 s), "
-        "50 % webhooks dropped, 20 % duplicated"
+        "sandbox: 20 % HTTP 502 on add_motion; POSTs lost: 5 % before creating (hang 5 s, then dropped), 5 % after "
+        "(answer held 5 s, read timeout 2 s), 5 % after (connection dropped); 50 % webhooks dropped, 20 % duplicated"
     )
 
 
@@ -212,7 +212,11 @@ SCENARIOS = {
     "a": ("SIGKILL a random worker every few seconds", fault_kill_workers, False),
     "b": ("FLUSHALL Redis mid-run", fault_flushall, False),
     "c": ("PostgreSQL outage mid-run", fault_postgres, True),
-    "d": ("sandbox faults: 20 % 5xx, 10 % hangs, 50 % dropped and 20 % duplicated webhooks", fault_sandbox, False),
+    "d": (
+        "sandbox faults: 20 % 5xx, 15 % POSTs lost (before or after creating), 50 % dropped and 20 % duplicated webhooks",
+        fault_sandbox,
+        False,
+    ),
     "e": ("callers' receiver down for a stretch, then back", fault_receiver, False),
 }
 

@@ -211,6 +211,7 @@ def settings_env(scale: dict) -> dict[str, str]:
         "CALLBACK_RETRY_SCHEDULE": "0,1,2,4,8,8,8,8",
         "SUBMIT_RETRY_BASE": "0.5",
         "JOGG_READ_TIMEOUT": "2",
+        "UNCERTAIN_GRACE": "5",  # production: 600; JoggAI's sandbox here finishes a motion in 1 s
         **scale,
     }
 
