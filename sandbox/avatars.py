@@ -58,9 +58,10 @@ def avatar_view(motion: Motion, now: float) -> dict[str, Any]:
 
 def avatar_page(motions: Iterable[Motion], query: AvatarQuery, now: float) -> dict[str, Any]:
     """Newest first; `name` matches as a case-insensitive substring (JoggAI calls it a search)."""
+    if query.name:  # filtered before anything is built: the gateway asks once per submission
+        wanted = query.name.lower()
+        motions = [m for m in motions if wanted in m.request.name.lower()]
     views = [avatar_view(m, now) for m in sorted(motions, key=lambda m: m.avatar_id, reverse=True)]
-    if query.name:
-        views = [v for v in views if query.name.lower() in v["name"].lower()]
     if query.status is not None:
         views = [v for v in views if v["status"] == query.status]
     start = (query.page - 1) * query.page_size
