@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 from flask import Request
 
+from app.domain.text import unstorable_reason as unstorable_text
+
 MAX_BODY_DEPTH = 64  # objects and arrays inside one another, counting the outermost
-NUL_MESSAGE = "must not contain NUL (U+0000)"
-SURROGATE_MESSAGE = "must be valid Unicode (no lone surrogates)"
 
 # A JSON string, escapes included, written so that matching it is linear in its length.
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -38,18 +38,6 @@ def nesting_depth(raw: bytes) -> int:
     brackets = _BRACKET.findall(_JSON_STRING.sub(b"", raw))
     steps = (1 if bracket in (b"[", b"{") else -1 for bracket in brackets)
     return max(itertools.accumulate(steps), default=0)
-
-
-def unstorable_text(text: str) -> str | None:
-    """Why text cannot be stored as PostgreSQL text (a NUL, a lone surrogate), or None when it can."""
-    if "\x00" in text:
-        return NUL_MESSAGE
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return SURROGATE_MESSAGE
-    return None
 
 
 def unstorable_in_body(body: object) -> dict[str, list[str]]:

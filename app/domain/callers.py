@@ -10,13 +10,15 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.errors import Conflict, NotFound
+from app.domain.errors import Conflict, DomainError, NotFound
+from app.domain.text import unstorable_reason
 from app.models import Caller
 from app.models.types import utcnow
 
 API_KEY_PREFIX = "mgw_"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_OVERLAP = timedelta(hours=24)
+NAME_LIMIT = 100  # characters: the width of callers.name
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ def new_webhook_secret() -> str:
 
 def create_caller(session: Session, name: str, callback_url: str | None = None) -> Credentials:
     """Register a caller and return its credentials, the only time the key is visible."""
+    if not 0 < len(name) <= NAME_LIMIT or not name.isprintable():
+        raise DomainError(f"a caller name is 1 to {NAME_LIMIT} printable characters")
     if session.scalar(select(Caller.id).where(Caller.name == name)) is not None:
         raise Conflict(f"a caller named {name!r} already exists")
     api_key, secret = new_api_key(), new_webhook_secret()
@@ -63,7 +67,7 @@ def create_caller(session: Session, name: str, callback_url: str | None = None) 
 
 def find_by_name(session: Session, name: str) -> Caller:
     """The caller with this name, or NotFound."""
-    caller = session.scalar(select(Caller).where(Caller.name == name))
+    caller = None if unstorable_reason(name) else session.scalar(select(Caller).where(Caller.name == name))
     if caller is None:
         raise NotFound(f"no caller named {name!r}")
     return caller

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import outbox
 from app.domain.errors import IllegalTransition, NotFound
+from app.domain.text import require_storable, unstorable_reason
 from app.domain.transitions import transition
 from app.models import Delivery, JoggEvent, Motion, MotionEvent, Status
 
@@ -39,6 +40,7 @@ def requeue(session: Session, motion_id: str, reason: str) -> Motion:
     in the history as a queued -> queued event with source operator, and logged at WARNING. It may make
     JoggAI create (and charge) a second motion if the first POST did reach it: the operator's call.
     """
+    require_storable("the reason", reason)
     motion = _load(session, motion_id, lock=True)
     if motion.status == Status.QUEUED and motion.submission_uncertain_at is not None:
         motion.submission_uncertain_at = motion.submit_started_at = motion.dispatched_at = None
@@ -54,6 +56,7 @@ def requeue(session: Session, motion_id: str, reason: str) -> Motion:
 
 def fail(session: Session, motion_id: str, reason: str) -> Motion:
     """Fail a queued or processing motion on an operator's word."""
+    require_storable("the reason", reason)
     motion = _load(session, motion_id, lock=True)
     previous_error = motion.error
     # Set before the transition, so the notification snapshot callers receive carries the error.
@@ -69,7 +72,8 @@ def fail(session: Session, motion_id: str, reason: str) -> Motion:
 
 def _load(session: Session, motion_id: str, lock: bool = False) -> Motion:
     """The motion with this id (any caller's), or NotFound."""
-    motion = session.get(Motion, motion_id, with_for_update=lock, populate_existing=True)
+    stored = unstorable_reason(motion_id) is None  # no motion id holds a NUL or a lone surrogate
+    motion = session.get(Motion, motion_id, with_for_update=lock, populate_existing=True) if stored else None
     if motion is None:
         raise NotFound(f"no motion {motion_id!r}")
     return motion

@@ -1,0 +1,54 @@
+"""Generated hostile arguments to the operator CLI: a clean error or an intact result, never a traceback."""
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.hostile.strategies import HOSTILE, hostile_text
+
+# What a shell can pass: text without NUL (argv cannot hold it), though Python may see lone surrogates.
+argument = hostile_text.map(lambda text: text.replace("\x00", ""))
+odd_url = st.one_of(
+    argument,
+    st.sampled_from(["file:///etc/passwd", "gopher://x", "http://127.0.0.1/x", "http://[::1]/", "http://a\x01b/"]),
+)
+
+
+def run(app, *args: str):
+    """Invoke `flask <args>` in-process; the result must not be an unhandled exception."""
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+@HOSTILE
+@given(name=hostile_text)
+def test_callers_create_any_name(app, name):
+    """Any name (NUL, control characters, surrogates, very long): refused cleanly, or created and listed intact."""
+    result = run(app, "callers", "create", name)
+    if result.exit_code == 0:
+        listed = json.loads(run(app, "callers", "list").output)["callers"]
+        assert name in [caller["name"] for caller in listed]
+
+
+@HOSTILE
+@given(command=st.sampled_from(["rotate-key", "rotate-secret", "disable"]), name=hostile_text)
+def test_caller_commands_with_any_name(app, command, name):
+    """rotate-key, rotate-secret and disable with any name: 'no caller' or done, never a traceback."""
+    run(app, "callers", command, name)
+
+
+@HOSTILE
+@given(name=argument, url=odd_url)
+def test_callers_create_with_any_callback_url(app, name, url):
+    """An odd --callback-url is refused with a message, or stored as given."""
+    run(app, "callers", "create", name or "x", "--callback-url", url)
+
+
+@HOSTILE
+@given(command=st.sampled_from(["show", "requeue", "fail"]), motion_id=hostile_text, reason=hostile_text)
+def test_motion_commands_with_any_id_and_reason(app, command, motion_id, reason):
+    """motions show, requeue and fail with an odd id and reason: 'no motion' or done, never a traceback."""
+    run(app, "motions", command, motion_id, *(["--reason", reason] if command != "show" else []))
