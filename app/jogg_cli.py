@@ -2,6 +2,7 @@
 
 import json
 import time
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -32,7 +33,7 @@ def register_webhook(url: str | None, wait: float) -> None:
     instead (no POST spent, no second endpoint). The receiver accepts the stored secret at once,
     so JOGG_WEBHOOK_SECRET need not be set.
     """
-    url = url or f"{current_app.config['SETTINGS'].public_base_url}/webhooks/jogg"
+    url = _checked(url or f"{current_app.config['SETTINGS'].public_base_url}/webhooks/jogg")
     client = services.jogg_client()
     try:
         existing = _listed(client, url)
@@ -45,6 +46,18 @@ def register_webhook(url: str | None, wait: float) -> None:
     _warn_if_deaf(endpoint)
     shown = {"endpoint_id": endpoint.endpoint_id, "url": url, "events": list(endpoint.events or EVENTS)}
     click.echo(json.dumps({**shown, "reused": existing is not None, "secret": endpoint.secret}))
+
+
+def _checked(url: str) -> str:
+    """An absolute http(s) URL with a host, as JoggAI needs to call it; else a usage error (exit status 2)."""
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and url.isprintable() and " " not in url
+    except ValueError:
+        usable = False
+    if not usable:
+        raise click.BadParameter("must be an absolute http(s) URL such as https://mg.example.com/webhooks/jogg")
+    return url
 
 
 def _listed(client: JoggClient, url: str) -> Endpoint | None:

@@ -3,6 +3,7 @@
 import json
 import time
 
+import pytest
 import requests
 
 from app import create_app
@@ -93,6 +94,16 @@ def test_refused_registration_is_a_clean_error(jogg_app, sandbox):
     result = register(jogg_app, URL)
     assert result.exit_code != 0 and "JoggAI refused" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "url", ["mg.example.com/webhooks/jogg", "ftp://mg.example.com/x", "https://", "https://mg\x00.io/"]
+)
+def test_a_url_jogg_could_not_call_is_refused_before_any_request(jogg_app, sandbox, url):
+    """Not an absolute http(s) URL: a one-line usage error, exit status 2, nothing asked of JoggAI."""
+    result = register(jogg_app, url)
+    assert result.exit_code == 2 and "absolute http(s) URL" in result.output
+    assert "Traceback" not in result.output and sandbox_stats(sandbox)["endpoints"] == 0
 
 
 def test_url_defaults_to_the_public_base_url(jogg_app, sandbox):
