@@ -105,15 +105,40 @@ def redact_query(query: str) -> str:
     return "&".join(f"{quote(k)}={quote(v) if k in PUBLIC_QUERY else '[redacted]'}" for k, v in pairs)
 
 
+# In gunicorn's own error lines (a malformed request line quoted back, "Error handling request <uri>").
+QUERY_VALUE = re.compile(r"([?&][^=\s&?'\"#]*=)[^&\s'\"#]*")
+CREDENTIALS = re.compile(r"\b(Bearer|Basic)\s+[^\s'\"]+", re.IGNORECASE)
+
+
+def redact_request_text(text: str) -> str:
+    """Text that may quote a request, with query values, credentials and secret shapes masked."""
+    text = QUERY_VALUE.sub(r"\1[redacted]", text)
+    return SECRET_SHAPES.sub("[redacted]", CREDENTIALS.sub(r"\1 [redacted]", text))
+
+
+class RedactRequestText(logging.Filter):
+    """Masks what a quoted request could carry in gunicorn's error lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_request_text(record.getMessage()), ()
+        return True
+
+
 class AccessLogger(GunicornLogger):
-    """gunicorn's logger, whose access lines carry no user name, no query secret and no credential header."""
+    """gunicorn's logger: access lines without user name, query secret or credential header; error lines masked."""
+
+    def setup(self, cfg) -> None:
+        """gunicorn's set-up, plus the mask on its error log (once, also across configuration reloads)."""
+        super().setup(cfg)
+        if not any(isinstance(f, RedactRequestText) for f in self.error_log.filters):
+            self.error_log.addFilter(RedactRequestText())
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         """The usual atoms, with `u` always `-` and the query's values masked in `r`, `q` and `f`."""
         atoms = super().atoms(resp, req, environ, request_time)
         path, _, query = environ.get("RAW_URI", "").partition("?")
         query = redact_query(query)
-        target = f"{path}?{query}" if query else path
+        target = SECRET_SHAPES.sub("[redacted]", f"{path}?{query}" if query else path)
         atoms.update(u="-", q=query, r=f"{atoms['m']} {target} {atoms['H']}")
         atoms["f"] = atoms["f"].partition("?")[0]
         for name in CREDENTIAL_HEADERS:

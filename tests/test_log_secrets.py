@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -159,6 +160,7 @@ def test_no_secret_reaches_any_log_line(stack, httpserver):
     alice, bob = (_create_caller(stack, name, hook) for name in ("alice", "bob"))
     sent = [*_use_caller_keys(stack.web, alice, bob), *_use_ops_token(stack.web, stack.secrets["ops"])]
     sent += _signed_webhooks(stack.web, stack.secrets["jogg_webhook"])
+    _malformed_requests(stack.web, stack.secrets["ops"], alice["api_key"])
     motion_id = _create_motion(stack.web, alice["api_key"])
     wait_until(lambda: _completed_callback(httpserver, motion_id), timeout=90, interval=0.25)
     signatures = [request.headers["webhook-signature"] for request, _ in httpserver.log]
@@ -224,6 +226,20 @@ def _use_ops_token(web: str, token: str) -> list[str]:
     assert requests.get(f"{web}/ops", params={"token": token}, timeout=10).status_code == 401
     requests.post(f"{web}/ops/login", data={"token": token + "x"}, timeout=10)
     return [browser.cookies.get("mg_ops")]
+
+
+def _malformed_requests(web: str, token: str, key: str) -> None:
+    """Requests gunicorn cannot parse, carrying secrets where its error lines quote the request."""
+    host, port = web.removeprefix("http://").split(":")
+    for raw in (
+        f"GET /ops?token={token} HTTP/1.1 junk\r\nHost: x\r\n\r\n",
+        f"GET /v1/motions?api_key={key} HTTP/9.9\r\nHost: x\r\n\r\n",
+        f"GET /v1/motions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\x01\r\n\r\n",
+        f"GET /v1/motions HTTP/1.1\r\nHost: x\r\nBearer {key}: 1\r\n\r\n",
+    ):
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(raw.encode())
+            assert conn.recv(4096).startswith(b"HTTP/1.1 4")
 
 
 def _signed_webhooks(web: str, secret: str) -> list[str]:
