@@ -5,6 +5,10 @@ per operation, Hypothesis derandomized and without an example database, against 
 over WSGI. Every call carries a real caller's key. A response must not be a 5xx; its status code must be
 one the document lists for the operation, its content type and headers the documented ones, and its body
 must match the documented schema.
+
+A second run sends only invalid data (schemathesis's negative mode: wrong types, values out of range,
+missing required fields, unknown properties, malformed formats), more of it per operation: never a 5xx,
+and every refusal a problem document (contract section 8).
 """
 
 import pytest
@@ -18,6 +22,7 @@ from app.config import load_settings
 
 SEED = 20260707
 EXAMPLES_PER_OPERATION = 25
+NEGATIVE_EXAMPLES_PER_OPERATION = 60
 
 CONFIG = {
     "seed": SEED,
@@ -34,6 +39,11 @@ CONFIG = {
         "fuzzing": {"enabled": True},
         "stateful": {"enabled": False},
     },
+}
+NEGATIVE_CONFIG = {
+    **CONFIG,
+    "generation": {**CONFIG["generation"], "mode": "negative", "max-examples": NEGATIVE_EXAMPLES_PER_OPERATION},
+    "phases": {**CONFIG["phases"], "examples": {"enabled": False}},  # the documented examples are valid ones
 }
 CHECKS = [
     checks.not_a_server_error,
@@ -56,6 +66,9 @@ def _document_app():
 
 DOCUMENT_APP = _document_app()
 schema = schemathesis.openapi.from_wsgi("/openapi.json", DOCUMENT_APP, config=SchemathesisConfig.from_dict(CONFIG))
+negative_schema = schemathesis.openapi.from_wsgi(
+    "/openapi.json", DOCUMENT_APP, config=SchemathesisConfig.from_dict(NEGATIVE_CONFIG)
+)
 
 
 @pytest.fixture
@@ -73,3 +86,14 @@ def test_document_is_the_apps(client):
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # caller_auth is meant to be shared
 def test_operation_answers_as_documented(case, app, caller_auth):
     case.call_and_validate(app=app, headers=caller_auth, checks=CHECKS)
+
+
+@negative_schema.parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+def test_invalid_requests_never_fail_the_server(case, app, caller_auth):
+    """Only invalid data, at every operation: never a 5xx, and every refusal an application/problem+json document."""
+    response = case.call(app=app, headers=caller_auth)
+    case.validate_response(response, checks=[checks.not_a_server_error])
+    if response.status_code >= 400:
+        (content_type,) = response.headers["content-type"]  # schemathesis: lowercase names, lists of values
+        assert content_type.startswith("application/problem+json"), (response.status_code, content_type)
