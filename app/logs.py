@@ -50,6 +50,8 @@ class ContextFilter(logging.Filter):
             setattr(record, field, getattr(record, field, None) or context.get(field, "-"))
         if isinstance(record.msg, str) and SECRET_SHAPES.search(record.getMessage()):
             record.msg, record.args = SECRET_SHAPES.sub("[redacted]", record.getMessage()), ()
+        if record.name.startswith("urllib3."):  # its DEBUG lines quote outgoing URLs: a caller's callback query
+            record.msg, record.args = redact_request_text(record.getMessage()), ()
         return True
 
 

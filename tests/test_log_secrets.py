@@ -154,9 +154,10 @@ def stack(tmp_path, redis_with_password, database_with_password):
 
 def test_no_secret_reaches_any_log_line(stack, httpserver):
     """Keys (Bearer and Basic), the ops token, callback and JoggAI secrets, URL passwords: none in any log line."""
-    hook_password = unique("hookpw")
+    hook_password, hook_token = unique("hookpw"), unique("hooktoken")
     httpserver.expect_request("/hooks", method="POST").respond_with_data("ok")
     hook = httpserver.url_for("/hooks").replace("localhost", f"hookuser:{hook_password}@127.0.0.1")
+    hook += f"?token={hook_token}"
     alice, bob = (_create_caller(stack, name, hook) for name in ("alice", "bob"))
     sent = [*_use_caller_keys(stack.web, alice, bob), *_use_ops_token(stack.web, stack.secrets["ops"])]
     sent += _signed_webhooks(stack.web, stack.secrets["jogg_webhook"])
@@ -170,7 +171,7 @@ def test_no_secret_reaches_any_log_line(stack, httpserver):
     assert any('"POST /v1/motions HTTP/1.1" 202' in line for line in logs["web.out"]), "no access log line"
     assert any(_is_json_log(line) for line in logs["worker-1.err"] + logs["worker-2.err"]), "no production log"
     secrets_used = {
-        **stack.secrets, "hook password": hook_password,
+        **stack.secrets, "hook password": hook_password, "hook token": hook_token,
         "alice key": alice["api_key"], "bob key": bob["api_key"],
         "alice callback secret": alice["webhook_secret"], "bob callback secret": bob["webhook_secret"],
         **{f"sent credential {i}": value for i, value in enumerate(sent)},
