@@ -1,5 +1,6 @@
 """Shared fixtures: one database and one Redis per run, the app, callers, and a real RQ worker."""
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -48,15 +49,34 @@ def database_url(tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('db')}/test.db"
 
 
+GUARD_DB_OFFSET = 8  # the guard key's database: far from the run's own, so runs on neighbouring databases never meet
+
+
+@contextlib.contextmanager
+def other_database_untouched(url: str):
+    """Plant a key in another database of the run's Redis; the run fails at its end if a test removed it."""
+    pool = redis.ConnectionPool.from_url(url)
+    guard_db = (pool.connection_kwargs.get("db", 0) + GUARD_DB_OFFSET) % 16
+    pool.connection_kwargs["db"] = guard_db
+    other, key = redis.Redis(connection_pool=pool), f"motion-gateway:test-guard:{uuid.uuid4().hex}"
+    try:
+        other.set(key, "must outlive the test session", ex=86400)
+    except redis.ResponseError:  # the server has no such database: there is nothing else to protect
+        guard_db = None
+    yield
+    if guard_db is not None:
+        assert other.delete(key) == 1, f"the test session wiped Redis database {guard_db} (not its own): no FLUSHALL"
+    pool.disconnect()
+
+
 @pytest.fixture(scope="session")
 def redis_url():
-    """TEST_REDIS_URL, else an embedded redis-server for this run."""
+    """TEST_REDIS_URL, else an embedded redis-server for this run; another database of it must survive the run."""
     url = os.environ.get("TEST_REDIS_URL")
-    if url:
+    with contextlib.ExitStack() as stack:
+        url = url or stack.enter_context(EmbeddedRedis()).url
+        stack.enter_context(other_database_untouched(url))
         yield url
-    else:
-        with EmbeddedRedis() as server:
-            yield server.url
 
 
 @pytest.fixture(scope="session")
