@@ -1,7 +1,7 @@
 """The sweep: rebuild lost work from SQL (Redis is a queue that may forget)."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from rq.exceptions import NoSuchJobError
@@ -17,6 +17,7 @@ from app.models.types import utcnow
 log = logging.getLogger(__name__)
 
 STUCK_SUBMISSION = timedelta(seconds=queues.JOB_TIMEOUT * 2)
+RECORD_LOST_GRACE = timedelta(seconds=30)  # a submit job's list read and POST take at most 2 x (3 + 10) s
 BATCH = 1000
 
 
@@ -81,18 +82,24 @@ def flag_interrupted_submissions(session: Session, connection: redis.Redis) -> i
     if not candidates:
         session.rollback()
         return 0
-    flagged = doubt.flag_interrupted(session, candidates, lambda motion_id: submit_job_alive(connection, motion_id))
+    flagged = doubt.flag_interrupted(
+        session, candidates, lambda motion_id, at: submit_job_alive(connection, motion_id, at)
+    )
     if flagged:
         log.warning("%d submissions interrupted (their job died); now in doubt", flagged)
     return flagged
 
 
-def submit_job_alive(connection: redis.Redis, motion_id: str) -> bool:
-    """Whether the motion's submit job is waiting or really running (RQ's record and its worker's heartbeat)."""
+def submit_job_alive(connection: redis.Redis, motion_id: str, started_at: datetime) -> bool:
+    """Whether the motion's submit job is waiting or really running (RQ's record and its worker's heartbeat).
+
+    No record at all means Redis lost it (a finished job is re-read in SQL before anything is flagged), while
+    the job itself may still be running: it counts as alive for RECORD_LOST_GRACE, longer than its HTTP calls.
+    """
     try:
         job = Job.fetch(f"submit-{motion_id}", connection=connection)
     except NoSuchJobError:
-        return False
+        return utcnow() - started_at < RECORD_LOST_GRACE
     return queues.is_live(job, connection)
 
 

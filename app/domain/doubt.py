@@ -78,21 +78,23 @@ def in_doubt() -> tuple:
     )
 
 
-def interrupted(session: Session, now: datetime) -> list[str]:
-    """Submissions begun a moment ago or longer whose answer is not recorded and that nobody flagged yet."""
-    stmt = select(Motion.id).where(
+def interrupted(session: Session, now: datetime) -> list[tuple[str, datetime]]:
+    """Submissions begun a moment ago or longer whose answer is not recorded and nobody flagged: (id, begun at)."""
+    stmt = select(Motion.id, Motion.submit_started_at).where(
         Motion.status == Status.QUEUED,
         Motion.jogg_motion_id.is_(None),
         Motion.submission_uncertain_at.is_(None),
         Motion.submit_started_at < now - INTERRUPTED_AFTER,
     )
-    return list(session.scalars(stmt.limit(BATCH)))
+    return [tuple(row) for row in session.execute(stmt.limit(BATCH))]
 
 
-def flag_interrupted(session: Session, motion_ids: list[str], job_alive: Callable[[str], bool]) -> int:
+def flag_interrupted(
+    session: Session, begun: list[tuple[str, datetime]], job_alive: Callable[[str, datetime], bool]
+) -> int:
     """Flag the submissions whose submit job is gone (its worker died, or it failed before recording the answer)."""
     session.rollback()
-    gone = [motion_id for motion_id in motion_ids if not job_alive(motion_id)]
+    gone = [motion_id for motion_id, started_at in begun if not job_alive(motion_id, started_at)]
     flagged = 0
     for motion_id in gone:  # read again: a job that just finished has recorded its answer by now
         motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)

@@ -102,8 +102,10 @@ def _lock(session: Session, motion_id: str) -> Motion | None:
 def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, policy: Policy) -> str:
     """JoggAI took it: store its id and move the motion to processing."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
-    if motion.status != Status.QUEUED:  # its webhook was faster than our answer and adopted it already
-        if motion.jogg_motion_id != result.motion_id:
+    if motion.status != Status.QUEUED:  # its webhook (or JoggAI's list) was faster than our answer
+        if motion.jogg_motion_id is None and motion.status == Status.PROCESSING:  # found in the list: now its id
+            motion.jogg_motion_id = result.motion_id
+        elif motion.jogg_motion_id != result.motion_id:
             log.warning("motion %s is %s as %s, yet JoggAI also answered %s", motion_id, motion.status,
                         motion.jogg_motion_id, result.motion_id)  # fmt: skip
         session.commit()
