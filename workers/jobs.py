@@ -3,6 +3,7 @@
 import functools
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 from flask import current_app
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 DRAIN_LIMIT, DRAIN_SECONDS = 200, 30.0
 EVENTS_BATCH = 100
 EVENTS_SECONDS = 1.0  # then the job hands over, so its worker can take submissions and callbacks in between
+LEASE_MARGIN = 2.0  # seconds a claimed event's lease adds to the longest its processing can take
 
 
 def traced(job_function):
@@ -113,42 +115,63 @@ def dispatch(_motion_id: str | None = None, _payload: dict | None = None) -> lis
     return picked
 
 
-def process_jogg_event(_motion_id: str | None, payload: dict) -> str:
-    """Apply one stored JoggAI webhook event (outbox rows of older versions; see app.domain.jogg_events)."""
-    intervals = current_app.config["SETTINGS"].poll_intervals
-    return jogg_events.process(db.session, payload["event"], services.jogg_client(), intervals)
+def process_jogg_event(_motion_id: str | None, _payload: dict) -> str:
+    """An older version's outbox row for one webhook event: the event row is the work now, so nudge its processing."""
+    queues.nudge(current_app.extensions["redis"], outbox.NUDGE_EVENTS)
+    return "nudged"
 
 
 @traced
 def process_jogg_events() -> int:
     """Apply the stored JoggAI webhook events, oldest first, until none is left; several may run side by side.
 
-    Events are claimed a batch at a time with row locks (SKIP LOCKED), so parallel jobs share the
-    backlog; those that need no call to JoggAI (unknown motion id: parked) are settled in one commit. An event
-    whose status check fails stays received and is left to the sweep. After EVENTS_SECONDS the job
-    hands over to a fresh one, so a burst never keeps its worker from the submissions and callbacks.
+    Each event is claimed for this job with a lease (`jogg_events.claim`) and settled under that claim,
+    so no two jobs check the same event. The claim is a committed lease rather than a row lock held
+    across the status check: no transaction stays open over an HTTP call, and a killed job's claims
+    simply run out (`event_lease`), after which the sweep nudges again. Events that need no call to
+    JoggAI (unknown motion id: parked) are settled in one commit per batch. After EVENTS_SECONDS the
+    job gives back what it has not started and hands over to a fresh one, so a burst never keeps its
+    worker from the submissions and callbacks; an event whose status check fails is given back too and
+    left to the sweep.
     """
     connection = current_app.extensions["redis"]
     queues.clear_nudge(connection, outbox.NUDGE_EVENTS)
-    intervals = current_app.config["SETTINGS"].poll_intervals
-    deadline, failed, done = time.monotonic() + EVENTS_SECONDS, set(), 0
-    while batch := jogg_events.claim(db.session, failed, EVENTS_BATCH):
-        settled = jogg_events.settle_locally(db.session, batch)  # no call to JoggAI needed: one commit for all
-        db.session.commit()
-        done += len(settled)
-        for event_pk in [event.id for event in batch if event.id not in settled]:
-            try:
-                jogg_events.process(db.session, event_pk, services.jogg_client(), intervals)
-                done += 1
-            except JoggError as exc:
-                db.session.rollback()
-                failed.add(event_pk)
-                log.warning("JoggAI event %s: status check failed (%s); the sweep will retry it", event_pk, exc)
-        if time.monotonic() > deadline:
+    settings = current_app.config["SETTINGS"]
+    owner, deadline, done = uuid.uuid4().hex, time.monotonic() + EVENTS_SECONDS, 0
+    try:
+        while batch := jogg_events.claim(db.session, owner, EVENTS_BATCH, event_lease(settings)):
+            done += _settle_batch(batch, owner, settings.poll_intervals, deadline)
+            if time.monotonic() > deadline:
+                break
+    finally:
+        jogg_events.release(db.session, owner)  # before any hand-over, so the next job finds them free
+    if time.monotonic() > deadline:
+        queues.nudge(connection, outbox.NUDGE_EVENTS)
+    return done
+
+
+def _settle_batch(batch: list, owner: str, intervals: tuple[int, ...], deadline: float) -> int:
+    """Settle a claimed batch: what needs no JoggAI call in one commit, then the others one by one to the deadline."""
+    settled = jogg_events.settle_locally(db.session, batch)
+    remaining = [event.id for event in batch if event.id not in settled]
+    db.session.commit()  # the claims of the remaining events, and the settled events
+    done = len(settled)
+    for event_pk in remaining:
+        try:
+            jogg_events.process(db.session, event_pk, owner, services.jogg_client(), intervals)
+            done += 1
+        except JoggError as exc:
             db.session.rollback()
-            queues.nudge(connection, outbox.NUDGE_EVENTS)
+            log.warning("JoggAI event %s: status check failed (%s); the sweep will retry it", event_pk, exc)
+        if time.monotonic() > deadline:
             break
     return done
+
+
+def event_lease(settings) -> timedelta:
+    """How long a claim lasts: EVENTS_SECONDS, then two JoggAI calls at their slowest (adoption, status), a margin."""
+    slowest_call = settings.jogg_connect_timeout + settings.jogg_read_timeout
+    return timedelta(seconds=EVENTS_SECONDS + 2 * slowest_call + LEASE_MARGIN)
 
 
 @traced

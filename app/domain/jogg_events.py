@@ -8,9 +8,9 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,20 +124,37 @@ def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool
     return event, False
 
 
-def claim(session: Session, skip: set[int], limit: int) -> list[JoggEvent]:
-    """The oldest received events no other processor holds, locked until the caller commits."""
+def claim(session: Session, owner: str, limit: int, lease: timedelta) -> list[JoggEvent]:
+    """Claim for `owner` the oldest received events nobody holds, until it settles them or `lease` runs out.
+
+    The claim is a committed lease (`claimed_by`, `claimed_until`), not a row lock: it holds while
+    the status check runs with no transaction open, and a killed worker's claim simply expires. Rows
+    are locked only by this statement, in queue order and without SKIP LOCKED: a row that the
+    duplicate counter holds for a moment delays the claim rather than hiding the event from it.
+    The caller commits (with the events it settles at once).
+    """
+    now = utcnow()
+    free = (JoggEvent.state == EventState.RECEIVED, _unclaimed(now))
+    oldest = select(JoggEvent.id).where(*free).order_by(JoggEvent.received_at, JoggEvent.id).limit(limit)
     stmt = (
-        select(JoggEvent)
-        .where(JoggEvent.state == EventState.RECEIVED, JoggEvent.id.not_in(skip))
-        .order_by(JoggEvent.received_at, JoggEvent.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
+        update(JoggEvent)
+        .where(JoggEvent.id.in_(oldest.with_for_update()), *free)
+        .values(claimed_by=owner, claimed_until=now + lease)
+        .returning(JoggEvent)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    events = list(session.scalars(stmt))
+    events = sorted(session.scalars(stmt), key=lambda event: (event.received_at, event.id))
     if not events:
         session.rollback()
     return events
+
+
+def release(session: Session, owner: str) -> None:
+    """Give back the events `owner` claimed but did not settle (a failed status check, a hand-over), and commit."""
+    session.rollback()
+    mine = (JoggEvent.state == EventState.RECEIVED, JoggEvent.claimed_by == owner)
+    session.execute(update(JoggEvent).where(*mine).values(claimed_by=None, claimed_until=None))
+    session.commit()
 
 
 def settle_locally(session: Session, events: list[JoggEvent]) -> set[int]:
@@ -162,17 +179,18 @@ def settle_locally(session: Session, events: list[JoggEvent]) -> set[int]:
 
 
 def waiting_since(session: Session, before: datetime) -> int:
-    """How many received events have waited since before `before` (work a lost nudge left behind)."""
-    stmt = select(func.count()).where(JoggEvent.state == EventState.RECEIVED, JoggEvent.received_at < before)
+    """How many unclaimed received events have waited since before `before` (left by a lost nudge or a dead job)."""
+    waiting = (JoggEvent.state == EventState.RECEIVED, JoggEvent.received_at < before, _unclaimed(utcnow()))
+    stmt = select(func.count()).where(*waiting)
     return session.scalar(stmt) or 0
 
 
-def process(session: Session, event_pk: int, client: JoggClient, intervals: tuple[int, ...]) -> str:
-    """Apply one stored event: find its motion, fetch the status check as the truth, move the motion."""
+def process(session: Session, event_pk: int, owner: str, client: JoggClient, intervals: tuple[int, ...]) -> str:
+    """Apply one event `owner` claimed: find its motion, fetch the status check as the truth, move the motion."""
     event = session.get(JoggEvent, event_pk, populate_existing=True)
-    if event is None or event.state in (EventState.APPLIED, EventState.IGNORED):
+    if event is None or (event.state, event.claimed_by) != (EventState.RECEIVED, owner):
         session.rollback()
-        return "already processed"
+        return "not claimed by this job"
     if not event.jogg_motion_id:
         return _finish(session, event, EventState.IGNORED, "no motion id in the payload")
     motion = session.scalar(select(Motion).where(Motion.jogg_motion_id == event.jogg_motion_id))
@@ -183,6 +201,9 @@ def process(session: Session, event_pk: int, client: JoggClient, intervals: tupl
     if motion.status != Status.PROCESSING:
         return _finish(session, event, EventState.IGNORED, f"motion {motion.id} is already {motion.status}")
     status = client.motion_status(event.jogg_motion_id)  # an error leaves the event for the sweep to retry
+    if not _still_claimed(session, event_pk, owner):
+        session.rollback()
+        return "claim expired during the status check"
     motion = session.get(Motion, motion.id, with_for_update=True, populate_existing=True)
     outcome = apply_status(session, motion, status, "webhook", intervals)
     state = EventState.APPLIED if outcome in ("completed", "failed") else EventState.IGNORED
@@ -211,15 +232,30 @@ def _finish(session: Session, event: JoggEvent, state: str, outcome: str, final:
 
 
 def _settle(event: JoggEvent, state: str, outcome: str, final: bool = True) -> None:
-    """Set what became of an event (the caller commits)."""
+    """Set what became of an event and end its claim (the caller commits)."""
     event.state, event.outcome, event.attempts = state, outcome[:500], event.attempts + 1
     event.processed_at = utcnow() if final else None
+    event.claimed_until = None
+
+
+def _unclaimed(now: datetime):
+    """Events no job holds: never claimed, given back, or their claim's lease has run out."""
+    return or_(JoggEvent.claimed_until.is_(None), JoggEvent.claimed_until < now)
+
+
+def _still_claimed(session: Session, event_pk: int, owner: str) -> bool:
+    """Whether `owner` still holds the event, now locked until the outcome commits (an outlived lease may be lost)."""
+    event = session.get(JoggEvent, event_pk, with_for_update=True, populate_existing=True)
+    return (event.state, event.claimed_by) == (EventState.RECEIVED, owner)
 
 
 def _count_duplicate(session: Session, parsed: Parsed) -> JoggEvent:
-    """Note one more delivery of an event we already have."""
+    """Note one more delivery of an event we already have (in SQL, so concurrent repeats all count).
+
+    The row is locked only from this UPDATE to its commit; a claim waits that moment out (see `claim`).
+    """
     stmt = select(JoggEvent).where(JoggEvent.event == parsed.event, JoggEvent.event_id == parsed.event_id)
     event = session.scalars(stmt).one()
-    event.duplicates += 1
+    event.duplicates = JoggEvent.duplicates + 1
     session.commit()
     return event

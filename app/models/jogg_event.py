@@ -37,5 +37,7 @@ class JoggEvent(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(500))
     duplicates: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))  # the processing job that holds (or last held) it
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # its claim ends then, even if the job died
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,7 +3,7 @@
 import json
 
 from rq import Queue
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import queues
 from app.extensions import db
@@ -83,3 +83,28 @@ def test_events_for_unknown_motions_are_parked_in_one_pass_without_asking_joggai
         db.session.remove()
     assert set(session.scalars(select(JoggEvent.state))) == {EventState.PARKED}
     assert sandbox_stats(sandbox)["status_checks"] == gets_before
+
+
+def test_a_claimed_event_waits_for_its_claim_to_end_or_run_out(
+    make_motions, jogg_app, sandbox, session, in_app, run_jobs
+):
+    """A second job cannot claim or process an event another holds; once that claim's lease has run out, it can."""
+    from datetime import timedelta
+
+    from app.domain import jogg_events
+    from app.models.types import utcnow
+
+    motion = submitted(make_motions, in_app, run_jobs, session, 1)[0]
+    assert post_webhook(jogg_app.test_client(), motion.jogg_motion_id, "held").status_code == 200
+    with jogg_app.app_context():
+        (event,) = jogg_events.claim(db.session, "first", 10, timedelta(minutes=1))
+        db.session.commit()
+        assert jogg_events.claim(db.session, "second", 10, timedelta(minutes=1)) == []
+        outcome = jogg_events.process(db.session, event.id, "second", jogg_app.extensions["jogg_client"], (60,))
+        assert outcome == "not claimed by this job"
+        db.session.execute(update(JoggEvent).values(claimed_until=utcnow() - timedelta(seconds=1)))  # "first" died
+        db.session.commit()
+        assert [e.id for e in jogg_events.claim(db.session, "second", 10, timedelta(minutes=1))] == [event.id]
+        db.session.commit()
+        db.session.remove()
+    assert session.get(JoggEvent, event.id, populate_existing=True).claimed_by == "second"
