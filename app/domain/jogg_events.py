@@ -193,18 +193,19 @@ def process(session: Session, event_pk: int, owner: str, client: JoggClient, int
         return "not claimed by this job"
     if not event.jogg_motion_id:
         return _finish(session, event, EventState.IGNORED, "no motion id in the payload")
-    motion = session.scalar(select(Motion).where(Motion.jogg_motion_id == event.jogg_motion_id))
+    motion, adopted = _motion_of(session, event.jogg_motion_id, client, intervals)
     if motion is None:
-        motion = adopt_uncertain(session, event.jogg_motion_id, client, intervals)
-        if motion is None:
-            return _finish(session, event, EventState.PARKED, "motion id not known yet", final=False)
+        return _finish(session, event, EventState.PARKED, "motion id not known yet", final=False)
     if motion.status != Status.PROCESSING:
         return _finish(session, event, EventState.IGNORED, f"motion {motion.id} is already {motion.status}")
-    status = client.motion_status(event.jogg_motion_id)  # an error leaves the event for the sweep to retry
+    jogg_motion_id, motion_id = event.jogg_motion_id, motion.id
+    if not adopted:
+        session.rollback()  # only reads so far: no transaction stays open over the status check
+    status = client.motion_status(jogg_motion_id)  # an error leaves the event for the sweep to retry
     if not _still_claimed(session, event_pk, owner):
         session.rollback()
         return "claim expired during the status check"
-    motion = session.get(Motion, motion.id, with_for_update=True, populate_existing=True)
+    motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
     outcome = apply_status(session, motion, status, "webhook", intervals)
     state = EventState.APPLIED if outcome in ("completed", "failed") else EventState.IGNORED
     return _finish(session, event, state, f"motion {motion.id}: {outcome}")
@@ -238,6 +239,14 @@ def _settle(event: JoggEvent, state: str, outcome: str, final: bool = True) -> N
     event.claimed_until = None
 
 
+def _motion_of(session: Session, jogg_motion_id: str, client: JoggClient, intervals) -> tuple[Motion | None, bool]:
+    """The motion with this JoggAI id, else a motion in doubt it matches (adopted, uncommitted); and if adopted."""
+    motion = session.scalar(select(Motion).where(Motion.jogg_motion_id == jogg_motion_id))
+    if motion is not None:
+        return motion, False
+    return adopt_uncertain(session, jogg_motion_id, client, intervals), True
+
+
 def _unclaimed(now: datetime):
     """Events no job holds: never claimed, given back, or their claim's lease has run out."""
     return or_(JoggEvent.claimed_until.is_(None), JoggEvent.claimed_until < now)
@@ -246,7 +255,7 @@ def _unclaimed(now: datetime):
 def _still_claimed(session: Session, event_pk: int, owner: str) -> bool:
     """Whether `owner` still holds the event, now locked until the outcome commits (an outlived lease may be lost)."""
     event = session.get(JoggEvent, event_pk, with_for_update=True, populate_existing=True)
-    return (event.state, event.claimed_by) == (EventState.RECEIVED, owner)
+    return event is not None and (event.state, event.claimed_by) == (EventState.RECEIVED, owner)
 
 
 def _count_duplicate(session: Session, parsed: Parsed) -> JoggEvent:
