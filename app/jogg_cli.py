@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from app import services
 from app.domain import account as accounts
+from app.domain import jogg_events
 from app.extensions import db
 from app.jogg import Endpoint, JoggClient, JoggError
 
@@ -78,6 +79,7 @@ def _store(endpoint: Endpoint) -> None:
         account.previous_webhook_secret = account.webhook_secret
     account.webhook_endpoint_id, account.webhook_secret = endpoint.endpoint_id, endpoint.secret
     db.session.commit()
+    jogg_events.mark_secrets_changed(current_app.extensions["redis"])  # the receivers read it at once
 
 
 def _warn_if_deaf(endpoint: Endpoint) -> None:

@@ -1,5 +1,7 @@
 """POST /webhooks/jogg: verify JoggAI's signature on the raw body, store the event, acknowledge at once."""
 
+import functools
+
 from flask import Blueprint, current_app, jsonify, request
 
 from app import metrics
@@ -17,7 +19,8 @@ def receive_jogg_webhook():
     settings = current_app.config["SETTINGS"]
     configured = (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old)
     signature = request.headers.get("X-Webhook-Signature")
-    if not jogg_events.verify(db.session, raw, signature, configured):
+    stamp = functools.partial(jogg_events.secrets_stamp, current_app.extensions["redis"])
+    if not jogg_events.verify(db.session, raw, signature, configured, stamp):
         db.session.rollback()
         metrics.WEBHOOKS.labels("rejected").inc()
         metrics.AUTH_FAILURES.labels("webhook_signature", _refusal_reason(signature)).inc()

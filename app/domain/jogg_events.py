@@ -7,9 +7,12 @@ import logging
 import re
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,7 +26,8 @@ from app.models.types import utcnow
 log = logging.getLogger(__name__)
 
 REGISTERED_TTL = 10.0  # seconds; bad signatures never force an earlier read (they would load the database)
-_registered: tuple[float, tuple[str, ...]] = (float("-inf"), ())
+SECRETS_CHANGED_KEY = "mg:jogg:webhook-secrets-changed"  # set anew in Redis by `jogg register-webhook`
+_registered: tuple[float, str | None, tuple[str, ...]] = (float("-inf"), None, ())
 _registered_lock = threading.Lock()
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
@@ -46,24 +50,48 @@ class Parsed:
     jogg_motion_id: str | None
 
 
-def registered_secrets(session: Session) -> tuple[str, ...]:
-    """The secrets `jogg register-webhook` stored, read at most once per REGISTERED_TTL seconds per process."""
+def registered_secrets(session: Session, stamp: str | None = None) -> tuple[str, ...]:
+    """The secrets `jogg register-webhook` stored, read once per REGISTERED_TTL seconds or when `stamp` changed."""
     global _registered
     with _registered_lock:  # one thread reads; the others wait and use what it read
-        read_at, secrets = _registered
-        if time.monotonic() - read_at > REGISTERED_TTL:
+        read_at, read_stamp, secrets = _registered
+        if time.monotonic() - read_at > REGISTERED_TTL or (stamp is not None and stamp != read_stamp):
             account = session.get(JoggAccount, 1)
             stored = (account.webhook_secret, account.previous_webhook_secret) if account else ()
             secrets = tuple(secret for secret in stored if secret)
-            _registered = (time.monotonic(), secrets)
+            _registered = (time.monotonic(), stamp if stamp is not None else read_stamp, secrets)
     return secrets
 
 
-def verify(session: Session, raw: bytes, signature: str | None, configured: tuple[str, ...]) -> bool:
-    """Whether a genuine JoggAI webhook: configured secrets first, then the registered ones (cached)."""
-    return signature_valid(raw, signature, [secret for secret in configured if secret]) or signature_valid(
-        raw, signature, list(registered_secrets(session))
+def verify(
+    session: Session, raw: bytes, signature: str | None, configured: tuple[str, ...], stamp: Callable[[], str | None]
+) -> bool:
+    """Whether a genuine JoggAI webhook: configured secrets, then the registered ones (cached).
+
+    Only when neither matches is `stamp` asked for the secrets' change stamp (one Redis GET): a secret
+    registered a moment ago is then read at once, while forged signatures never reach the database.
+    """
+    if signature_valid(raw, signature, [secret for secret in configured if secret]):
+        return True
+    if signature_valid(raw, signature, list(registered_secrets(session))):
+        return True
+    return signature_shape(signature) is not None and signature_valid(
+        raw, signature, list(registered_secrets(session, stamp()))
     )
+
+
+def secrets_stamp(connection) -> str | None:
+    """The registered secrets' change stamp from Redis (None when Redis cannot say)."""
+    try:
+        value = connection.get(SECRETS_CHANGED_KEY)
+    except RedisError:  # Redis down: the 10 s cache still brings a new secret in
+        return None
+    return value.decode() if value else None
+
+
+def mark_secrets_changed(connection) -> None:
+    """Tell every web process that the registered secrets changed (read again on the next unknown signature)."""
+    connection.set(SECRETS_CHANGED_KEY, uuid.uuid4().hex)  # a new value each time, even after Redis forgot the last
 
 
 def signature_valid(raw: bytes, signature: str | None, secrets: list[str]) -> bool:
