@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_make_flask_runs_the_devstack_cli():
     """The make target hands ARGS to devstack.cli, word for word."""
+    outer_make = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}  # set when the suite runs under make test
+    environment = {name: value for name, value in os.environ.items() if name not in outer_make}
     dry_run = subprocess.run(
-        ["make", "-n", "flask", 'ARGS=callers create x --callback-url http://svc/h'],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        ["make", "--no-print-directory", "-n", "flask", 'ARGS=callers create x --callback-url http://svc/h'],
+        cwd=ROOT, capture_output=True, text=True, check=True, env=environment,
     ).stdout  # fmt: skip
     assert dry_run.splitlines()[-1] == ".venv/bin/python -m devstack.cli callers create x --callback-url http://svc/h"
 
