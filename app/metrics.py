@@ -20,7 +20,7 @@ def claim_folder(folder: Path, pid: int) -> bool:
     with open(folder / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         owners = {path: int(match[1]) for path in folder.iterdir() if (match := OWNED_FILE.search(path.name))}
-        live = {owner for owner in set(owners.values()) - {pid} if _alive(owner)}
+        live = {owner for owner in set(owners.values()) - {pid} if process_alive(owner)}
         for path, owner in owners.items():
             if not live or (path.suffix == ".pid" and owner not in live):
                 path.unlink(missing_ok=True)
@@ -28,8 +28,8 @@ def claim_folder(folder: Path, pid: int) -> bool:
     return not live
 
 
-def _alive(pid: int) -> bool:
-    """Whether a process with this id runs on this host."""
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -1,7 +1,6 @@
 """RQ queues, and enqueueing outbox work only after the transaction that recorded it commits."""
 
 import logging
-import os
 import socket
 from collections import defaultdict
 
@@ -13,7 +12,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app import logs
+from app import logs, metrics
 from app.domain import outbox
 from app.models import Delivery, OutboxEntry
 from app.models.types import utcnow
@@ -86,20 +85,9 @@ def is_live(job: Job, connection: redis.Redis) -> bool:
     worker = job.worker_name and Worker.find_by_key(key, connection=connection)
     if not worker:
         return False
-    if worker.hostname == socket.gethostname() and worker.pid and not _process_alive(worker.pid):
+    if worker.hostname == socket.gethostname() and worker.pid and not metrics.process_alive(worker.pid):
         return False
     return worker.last_heartbeat is None or (utcnow() - worker.last_heartbeat).total_seconds() < WORKER_TTL
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def enqueue_entries(connection: redis.Redis, entries: list[tuple[int, str]]) -> None:
