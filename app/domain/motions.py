@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 
 from app.domain.errors import Conflict, ExternalIdTaken, IllegalTransition, NotFound
 from app.domain.transitions import transition
-from app.models import Caller, Motion, MotionEvent, Status
+from app.models import FINAL_STATUSES, Caller, Motion, MotionEvent, Status
 from app.models.motion import new_motion_id
 
 REQUEST_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg", "external_id")
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})  # nothing changes them unasked
 CURSOR_LIMIT = 256  # characters; the cursors we issue are about 100
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (
+    FINAL_STATUSES,
     Delivery,
     DeliveryAttempt,
     IdempotencyKey,
@@ -16,13 +17,11 @@ from app.models import (
     MotionEvent,
     NotificationEvent,
     OutboxEntry,
-    Status,
 )
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-TERMINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 AGE = re.compile(r"(\d+)([dhms])")
 # A motion's own rows, children first: deleted explicitly, since SQLite may not enforce ON DELETE CASCADE.
@@ -85,7 +84,7 @@ def count(session: Session, older_than: timedelta, now: datetime | None = None) 
 
 def _doomed_motions(cutoff: datetime) -> Select:
     """Ids of finished motions last changed before the cutoff."""
-    return select(Motion.id).where(Motion.status.in_(TERMINAL), Motion.updated_at < cutoff)
+    return select(Motion.id).where(Motion.status.in_(FINAL_STATUSES), Motion.updated_at < cutoff)
 
 
 def _doomed_motion_batch(session: Session, cutoff: datetime, batch_size: int) -> list[str]:

@@ -21,6 +21,10 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Final statuses: nothing changes them unasked, and retention may delete motions in them.
+FINAL_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+
 class Priority(StrEnum):
     """How urgently a caller wants a motion submitted."""
 
