@@ -165,10 +165,7 @@ def _allowlist(entries: list[str], name: str = "CALLBACK_ALLOWED_NETWORKS") -> t
     """An allowlist of networks and hosts, checked now so a typo stops start-up instead of every request."""
     from app.notifications.url_safety import parse_allowlist
 
-    try:
-        parse_allowlist(entries)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("CALLBACK_ALLOWED_NETWORKS", name)) from None
+    parse_allowlist(entries, name)
     return tuple(entries)
 
 

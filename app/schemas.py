@@ -1,19 +1,18 @@
 """Marshmallow schemas: every rule the API enforces on input, and the shape of every output."""
 
 import json
-from collections.abc import Sequence
 from datetime import UTC
-from urllib.parse import urlsplit
 
 from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.api.json_input import value_depth
 from app.domain.motions import BadCursor, decode_cursor
 from app.domain.transitions import SOURCES
 from app.models import MODELS, Priority, Status
 from app.notifications.history import BadFeedCursor
 from app.notifications.history import decode_cursor as feed_decode
-from app.notifications.url_safety import UnsafeCallbackUrl, check_syntax_only, parse_allowlist
+from app.notifications.url_safety import UnsafeCallbackUrl, check_syntax_only, image_url_refusal
 
 DESCRIPTION_LIMIT_1_0 = 300  # bytes, exclusive: "under 300 bytes" for model 1.0
 DESCRIPTION_LIMIT = 1500  # bytes, inclusive, for the other models
@@ -87,40 +86,10 @@ class MotionCreateSchema(Schema):
     def _metadata_fits(self, data, **_):
         """Metadata is a small JSON object, nested at most METADATA_DEPTH levels."""
         meta = data.get("meta")
-        if meta is not None and json_depth(meta) > METADATA_DEPTH:
+        if meta is not None and value_depth(meta) > METADATA_DEPTH:
             raise ValidationError(f"must be nested at most {METADATA_DEPTH} levels deep", "metadata")
         if meta is not None and len(json.dumps(meta, separators=(",", ":")).encode()) > METADATA_LIMIT:
             raise ValidationError(f"must be at most {METADATA_LIMIT} bytes serialized", "metadata")
-
-
-def image_url_refusal(url: str, allowed: Sequence[str]) -> str | None:
-    """Why JoggAI could not fetch this image (credentials, a loopback, private, reserved or one-label host), or None."""
-    try:
-        parts = urlsplit(url)
-        check_syntax_only(url, allowed)
-    except UnsafeCallbackUrl as exc:
-        return exc.reason.replace("CALLBACK_ALLOWED_NETWORKS", "IMAGE_ALLOWED_NETWORKS")
-    except ValueError:
-        return "is not a valid URL"
-    if "@" in parts.netloc:
-        return "must not carry credentials (user:password@); JoggAI would receive them"
-    host = (parts.hostname or "").rstrip(".")
-    local = host == "localhost" or host.endswith(".localhost")  # passed above only because allowlisted
-    if "." not in host and ":" not in host and not local and host not in parse_allowlist(allowed).hosts:
-        return f"host {host!r} is a single-label name JoggAI cannot resolve; use a public host name"
-    return None
-
-
-def json_depth(value: object) -> int:
-    """How deeply objects and arrays nest in a parsed JSON value (the outermost counts as 1), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is not None:
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -124,3 +124,12 @@ def test_malformed_callback_allowlist_stops_start_up(environ):
     environ({**PRODUCTION, "CALLBACK_ALLOWED_NETWORKS": "10.0.0.0/33"})
     with pytest.raises(SettingsError, match="bad setting"):
         load_settings()
+
+
+def test_malformed_image_allowlist_is_named_in_the_error(environ, monkeypatch):
+    """A bad entry in IMAGE_ALLOWED_NETWORKS stops start-up with that setting's name, not the callback one."""
+    environ(PRODUCTION)
+    monkeypatch.setenv("IMAGE_ALLOWED_NETWORKS", "host/path")
+    with pytest.raises(SettingsError, match="IMAGE_ALLOWED_NETWORKS: 'host/path'") as caught:
+        load_settings()
+    assert "CALLBACK_ALLOWED_NETWORKS" not in str(caught.value)

@@ -40,6 +40,18 @@ def nesting_depth(raw: bytes) -> int:
     return max(itertools.accumulate(steps), default=0)
 
 
+def value_depth(value: object) -> int:
+    """How deeply objects and arrays nest in a parsed JSON value (the outermost counts as 1), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def unstorable_in_body(body: object) -> dict[str, list[str]]:
     """Each field of a parsed JSON body (dotted path) whose text, or whose keys, cannot be stored."""
     errors: dict[str, list[str]] = {}

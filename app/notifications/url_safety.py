@@ -1,4 +1,4 @@
-"""Whether a callback URL may be POSTed to: scheme, host and every address it resolves to."""
+"""Whether a URL may be called: a callback URL POSTed to, or an image URL JoggAI fetches (scheme, host, addresses)."""
 
 import ipaddress
 import re
@@ -12,6 +12,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str], Sequence[str]]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+IMAGE_SETTING = "IMAGE_ALLOWED_NETWORKS"
+CALLBACK_SETTING = "CALLBACK_ALLOWED_NETWORKS"  # the setting an allowlist comes from unless told otherwise
 # Cloud instance-metadata endpoints hand out credentials: never reachable, allowlisted or not.
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata"})
 METADATA_ADDRESSES = frozenset(
@@ -48,8 +50,8 @@ class Allowlist:
         return host in self.hosts or any(address in network for network in self.networks)
 
 
-def parse_allowlist(entries: "str | Sequence[str] | Allowlist") -> Allowlist:
-    """Parse comma-separated or listed CIDRs, addresses and host names; ValueError on a malformed entry."""
+def parse_allowlist(entries: "str | Sequence[str] | Allowlist", setting: str = CALLBACK_SETTING) -> Allowlist:
+    """Parse comma-separated or listed CIDRs, addresses and host names; ValueError naming setting on a bad entry."""
     if isinstance(entries, Allowlist):
         return entries
     if isinstance(entries, str):
@@ -65,7 +67,7 @@ def parse_allowlist(entries: "str | Sequence[str] | Allowlist") -> Allowlist:
         elif "/" not in entry and _HOST_CHARS.fullmatch(_bare_host(entry)):
             hosts.add(_bare_host(entry))
         else:
-            raise ValueError(f"CALLBACK_ALLOWED_NETWORKS: {entry!r} is neither a network nor a host name")
+            raise ValueError(f"{setting}: {entry!r} is neither a network nor a host name")
     return Allowlist(tuple(networks), frozenset(hosts))
 
 
@@ -87,7 +89,7 @@ def check_callback_url(
     url: str, allowed: "str | Sequence[str] | Allowlist", resolve: Resolver = default_resolver
 ) -> list[str]:
     """Return the resolved addresses approved for url (connect only to these); raise UnsafeCallbackUrl otherwise."""
-    host = _checked_host(url)
+    host = checked_host(url)
     allowlist = parse_allowlist(allowed)
     addresses = _literal_addresses(host) or _resolved_addresses(host, resolve)
     for address in addresses:
@@ -95,15 +97,36 @@ def check_callback_url(
     return list(dict.fromkeys(str(a) for a in addresses))
 
 
-def check_syntax_only(url: str, allowed: "str | Sequence[str] | Allowlist") -> None:
-    """Refuse what is knowable without DNS: scheme, literal addresses, metadata and loopback names."""
-    host = _checked_host(url)
-    allowlist = parse_allowlist(allowed)
+def check_syntax_only(url: str, allowed: "str | Sequence[str] | Allowlist", setting: str = CALLBACK_SETTING) -> None:
+    """Refuse what is knowable without DNS: scheme, literal addresses, metadata and loopback names.
+
+    setting names the allowlist in the reason a private address gives.
+    """
+    host = checked_host(url)
+    allowlist = parse_allowlist(allowed, setting)
     for address in _literal_addresses(host):
-        _check_address(address, host, allowlist)
+        _check_address(address, host, allowlist, setting)
 
 
-def _checked_host(url: str) -> str:
+def image_url_refusal(url: str, allowed: Sequence[str]) -> str | None:
+    """Why JoggAI could not fetch this image (credentials, a loopback, private, reserved or one-label host), or None."""
+    try:
+        parts = urlsplit(url)
+        check_syntax_only(url, allowed, IMAGE_SETTING)
+    except UnsafeCallbackUrl as exc:
+        return exc.reason
+    except ValueError:
+        return "is not a valid URL"
+    if "@" in parts.netloc:
+        return "must not carry credentials (user:password@); JoggAI would receive them"
+    host = (parts.hostname or "").rstrip(".")
+    local = host == "localhost" or host.endswith(".localhost")  # passed above only because allowlisted
+    if "." not in host and ":" not in host and not local and host not in parse_allowlist(allowed, IMAGE_SETTING).hosts:
+        return f"host {host!r} is a single-label name JoggAI cannot resolve; use a public host name"
+    return None
+
+
+def checked_host(url: str) -> str:
     """Return the URL's host, lowercased and without a trailing dot, after the checks needing no addresses."""
     if any(ch.isspace() or ord(ch) < 0x20 or ch in "\\\x7f" for ch in url):
         # Parsers disagree on these (WHATWG reads "\" as "/"): refuse rather than guess which host is meant.
@@ -161,7 +184,7 @@ def _resolved_addresses(host: str, resolve: Resolver) -> list[IPAddress]:
     return addresses
 
 
-def _check_address(address: IPAddress, host: str, allowlist: Allowlist) -> None:
+def _check_address(address: IPAddress, host: str, allowlist: Allowlist, setting: str = CALLBACK_SETTING) -> None:
     """Refuse one address: never-reachable kinds always, private ones unless allowlisted."""
     target = _embedded_ipv4(address) or address
     never = _never_reason(target)
@@ -169,7 +192,7 @@ def _check_address(address: IPAddress, host: str, allowlist: Allowlist) -> None:
     if never:
         raise UnsafeCallbackUrl(f"{label} is {never}")
     if _is_private(target) and not allowlist.admits(host, target):
-        raise UnsafeCallbackUrl(f"{label} is a private address not in CALLBACK_ALLOWED_NETWORKS")
+        raise UnsafeCallbackUrl(f"{label} is a private address not in {setting}")
 
 
 def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:

@@ -356,6 +356,15 @@ def test_parse_allowlist_rejects_malformed_entries(setting):
         parse_allowlist(setting)
 
 
+def test_the_setting_named_in_messages_can_be_given():
+    """Another allowlist (IMAGE_ALLOWED_NETWORKS) is named in parse errors and private-address reasons."""
+    with pytest.raises(ValueError, match="^IMAGE_ALLOWED_NETWORKS: 'host/path'"):
+        parse_allowlist("host/path", "IMAGE_ALLOWED_NETWORKS")
+    with pytest.raises(UnsafeCallbackUrl) as caught:
+        check_syntax_only("http://10.1.2.3/cb", (), "IMAGE_ALLOWED_NETWORKS")
+    assert caught.value.reason == "10.1.2.3 is a private address not in IMAGE_ALLOWED_NETWORKS"
+
+
 def test_allowlist_object_accepted_directly():
     """A pre-parsed Allowlist can be passed to both checks."""
     allowlist = Allowlist(hosts=frozenset({"internal.corp"}))
