@@ -2,9 +2,9 @@
 
 import json
 import time
-from urllib.parse import urlsplit
 
 import click
+import redis
 from flask import current_app
 from flask.cli import AppGroup
 
@@ -13,6 +13,7 @@ from app.domain import account as accounts
 from app.domain import jogg_events
 from app.extensions import db
 from app.jogg import Endpoint, JoggClient, JoggError
+from app.notifications.url_safety import UnsafeCallbackUrl, checked_host
 
 jogg_cli = AppGroup("jogg", help="Manage the JoggAI account as this service uses it.")
 
@@ -52,12 +53,10 @@ def register_webhook(url: str | None, wait: float) -> None:
 def _checked(url: str) -> str:
     """An absolute http(s) URL with a host, as JoggAI needs to call it; else a usage error (exit status 2)."""
     try:
-        parts = urlsplit(url)
-        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and url.isprintable() and " " not in url
-    except ValueError:
-        usable = False
-    if not usable:
-        raise click.BadParameter("must be an absolute http(s) URL such as https://mg.example.com/webhooks/jogg")
+        checked_host(url)
+    except UnsafeCallbackUrl as exc:
+        example = "https://mg.example.com/webhooks/jogg"
+        raise click.BadParameter(f"must be an absolute http(s) URL such as {example}: {exc.reason}") from None
     return url
 
 
@@ -79,7 +78,10 @@ def _store(endpoint: Endpoint) -> None:
         account.previous_webhook_secret = account.webhook_secret
     account.webhook_endpoint_id, account.webhook_secret = endpoint.endpoint_id, endpoint.secret
     db.session.commit()
-    jogg_events.mark_secrets_changed(current_app.extensions["redis"])  # the receivers read it at once
+    try:
+        jogg_events.mark_secrets_changed(current_app.extensions["redis"])  # the receivers read it at once
+    except redis.exceptions.RedisError:
+        click.echo("WARNING: Redis is unreachable; the receivers will pick the new secret up within 10 s", err=True)
 
 
 def _warn_if_deaf(endpoint: Endpoint) -> None:

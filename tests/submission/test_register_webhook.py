@@ -7,6 +7,7 @@ import requests
 
 from app import create_app
 from app.models import JoggAccount
+from devstack.redis import free_port
 from tests.jogg_fixtures import SANDBOX_KEY, sandbox_config, sandbox_stats
 from tests.tracking.conftest import sign
 
@@ -105,3 +106,18 @@ def test_url_defaults_to_the_public_base_url(jogg_app, sandbox):
     assert result.exit_code == 0, result.output
     expected = jogg_app.config["SETTINGS"].public_base_url + "/webhooks/jogg"
     assert json.loads(result.output)["url"] == expected
+
+
+def test_the_secret_is_printed_even_when_redis_is_down(jogg_app, jogg_settings, sandbox, session):
+    """Redis unreachable after the commit: a one-line warning (picked up within 10 s), the secret still printed."""
+    first = json.loads(register(jogg_app, URL).output)
+    session.get(JoggAccount, 1).webhook_secret = None  # so the second run stores it again
+    session.commit()
+    no_redis = create_app(jogg_settings.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    result = register(no_redis, URL)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["secret"] == first["secret"]
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert warnings == ["WARNING: Redis is unreachable; the receivers will pick the new secret up within 10 s"]
+    assert "Traceback" not in result.output
+    assert session.get(JoggAccount, 1, populate_existing=True).webhook_secret == first["secret"]
