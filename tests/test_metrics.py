@@ -2,7 +2,12 @@
 
 import os
 import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
@@ -10,6 +15,8 @@ from app.domain.motions import create_motion
 from app.domain.transitions import transition
 from app.models import Caller, Status
 from tests.jogg_fixtures import Processes, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def samples(client) -> dict[tuple, float]:
@@ -80,9 +87,6 @@ def test_counts_what_happened_across_two_worker_processes(app, settings, session
 
 def start_metric_writers(folder, count: int) -> list:
     """Start processes that import app.metrics on `folder` together, count one sweep each, and stay alive."""
-    import subprocess
-    import sys
-
     code = "import sys; from app import metrics; metrics.SWEEPS.inc(); print('ready', flush=True); sys.stdin.read()"
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
     procs = [
@@ -103,13 +107,18 @@ def sweeps_counted(folder) -> float:
     return registry.get_sample_value("mg_sweep_runs_total") or 0.0
 
 
-def test_the_default_folder_belongs_to_the_deployment_not_to_the_host():
-    """Without PROMETHEUS_MULTIPROC_DIR the folder is the checkout's instance/metrics, never a shared /tmp path."""
-    from pathlib import Path
-
-    from app.metrics import DEFAULT_FOLDER
-
-    assert DEFAULT_FOLDER == Path(__file__).resolve().parents[1] / "instance" / "metrics"
+@pytest.mark.parametrize("setting", [None, ""])
+def test_the_default_folder_belongs_to_the_deployment_not_to_the_host(setting):
+    """PROMETHEUS_MULTIPROC_DIR unset or empty: a fresh process uses the checkout's instance/metrics, not /tmp."""
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    if setting is not None:
+        env["PROMETHEUS_MULTIPROC_DIR"] = setting
+    code = "import os, app.metrics as m; print(m.FOLDER.resolve()); print(os.environ['PROMETHEUS_MULTIPROC_DIR'])"
+    ran = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    folder, told = (Path(line) for line in ran.stdout.splitlines())
+    assert folder == told.resolve() and folder.is_dir()
+    assert folder.is_relative_to(ROOT / "instance")
+    assert not folder.is_relative_to(Path(tempfile.gettempdir()).resolve()) and not folder.is_relative_to("/tmp")
 
 
 def test_a_start_from_a_clean_state_empties_the_folder(tmp_path):
