@@ -2,54 +2,33 @@
 
 import json
 import re
-import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser import ARTIFACTS, needs_chromium, run_chromium, served
+
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 OFFLINE = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no name resolves, so no other host is reached
     "--proxy-server=127.0.0.1:9",  # and a bare IP address goes to a closed port (loopback bypasses proxies)
 ]
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,1200",
-    "--virtual-time-budget=8000",
-    *OFFLINE,
-]
+PAGE = ["--window-size=1280,1200", "--virtual-time-budget=8000", *OFFLINE]
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is absent (install Debian's chromium package)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def live_url(app):
     """The app served over real HTTP in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(app) as url:
+        yield url
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Run headless Chromium once, offline, with a throwaway profile."""
-    command = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+    return run_chromium(tmp_path / "profile", *PAGE, *args)
 
 
 def page_requests(net_log: Path, origin: str) -> list[str]:

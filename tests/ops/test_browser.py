@@ -2,33 +2,21 @@
 
 import json
 import re
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.models import CallbackEndpoint, Status
 from app.models.types import utcnow
-from tests.ops.browser import CHROMIUM, Browser
+from tests.browser import ARTIFACTS, Browser, needs_chromium, served
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is absent (install Debian's chromium package)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def live_ops_url(ops_app):
     """The ops app served over real HTTP in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, ops_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(ops_app) as url:
+        yield url
 
 
 @pytest.fixture

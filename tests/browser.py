@@ -1,26 +1,58 @@
-"""Headless Chromium driven over the DevTools protocol on a pipe (no extra library): navigate, run script, shoot."""
+"""Browser tests' parts: an app served over real HTTP, and headless Chromium run once or driven over DevTools."""
 
 import base64
 import fcntl
 import json
 import os
+import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
 CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
-    "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--window-size=1280,900",
-    "--remote-debugging-pipe",
 ]
+# Mark a browser test module with this: skipped where Chromium is not installed.
+needs_chromium = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is absent (install Debian's chromium package)"
+)
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """Serve the app over real HTTP in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run headless Chromium once with a throwaway profile and these extra flags and URL; its output."""
+    command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+
+
+DEVTOOLS_FLAGS = ["--disable-quic", "--window-size=1280,900", "--remote-debugging-pipe"]
 
 
 class Browser:
@@ -31,7 +63,7 @@ class Browser:
         to_chrome, self._writer = os.pipe()
         self._reader, from_chrome = os.pipe()
         self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            [CHROMIUM, *FLAGS, *DEVTOOLS_FLAGS, f"--user-data-dir={profile}", "about:blank"],
             pass_fds=(3, 4), preexec_fn=lambda: _onto_3_and_4(to_chrome, from_chrome),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
