@@ -11,10 +11,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.config import UNCERTAIN_POLICIES
 from app.domain import outbox
 from app.domain.tracking import apply_status, next_poll_at
 from app.domain.transitions import transition
@@ -24,7 +26,7 @@ from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-RESUBMIT, FAIL, WAIT = "resubmit", "fail", "wait"
+RESUBMIT, FAIL, WAIT = UNCERTAIN_POLICIES  # UNCERTAIN_POLICY's choices, defined once in app.config
 SUBMISSION_LOST = "submission_lost"
 INTERRUPTED_AFTER = timedelta(seconds=2)  # a submit job commits its record while it runs, so this is plenty
 REQUEST_FIELDS = ("image_url", "voice_id", "model", "photo_id", "description", "welcome_msg")
@@ -53,11 +55,11 @@ def avatar_ids(client: JoggClient, name: str) -> list | None:
 def flag(session: Session, motion: Motion, why: str, list_after: list | None = None) -> None:
     """Mark a queued motion's submission as in doubt (the caller commits); it is never POSTed blindly again."""
     motion.dispatched_at = None
+    if list_after is not None:  # read once the POST ended, so it closes the window, even after an earlier flag
+        motion.submission_evidence = {**(motion.submission_evidence or {}), "list_after": list_after}
     if motion.submission_uncertain_at is not None:
         return
     motion.submission_uncertain_at = motion.next_poll_at = utcnow()  # the first look is due at once
-    if list_after is not None:
-        motion.submission_evidence = {**(motion.submission_evidence or {}), "list_after": list_after}
     note(session, motion, {"action": "submission in doubt", "reason": why})
     log.warning("motion %s: submission outcome unknown (%s); looking for evidence", motion.id, why)
 
@@ -111,22 +113,66 @@ def due(session: Session, now: datetime) -> list[str]:
     return list(session.scalars(stmt.order_by(Motion.submission_uncertain_at, Motion.id).limit(BATCH)))
 
 
+class Verdict(Enum):
+    """What JoggAI's photo-avatar list says about a motion in doubt."""
+
+    FOUND = "found"  # a new entry that is this motion
+    NONE = "none"  # nothing new of its name since the POST
+    AMBIGUOUS = "ambiguous"  # a new entry that another same-name motion in doubt, asking for something else, fits too
+    UNREADABLE = "unreadable"  # the list could not be read, or was not read before the POST
+
+
+@dataclass(frozen=True)
+class Look:
+    """A verdict, what it rests on (for the history), and the entry that is the motion when found."""
+
+    verdict: Verdict
+    says: str
+    entry: PhotoAvatar | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What was fetched from JoggAI with no transaction open: the list for the name, avatar ids learned."""
+
+    entries: list[PhotoAvatar] | None
+    problem: str | None
+    learned: dict[str, int | None]
+
+
 def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtPolicy) -> str:
-    """Look for evidence for one motion in doubt and act on it (or on the policy once the grace is over)."""
+    """Look for evidence for one motion in doubt and act on it (or on the policy once the grace is over).
+
+    Reads what it needs, ends the transaction, asks JoggAI, then locks the motion, checks it is still in
+    doubt and writes: no transaction or row lock is held over the calls to JoggAI.
+    """
+    motion = session.scalars(select(Motion).where(Motion.id == motion_id, *in_doubt())).first()
+    if motion is None:
+        session.rollback()
+        return "settled"
+    name, has_before = motion.name, (motion.submission_evidence or {}).get("list_before") is not None
+    unlearned = _unlearned(session, name)
+    session.rollback()
+    reading = read(client, name, unlearned) if has_before else Reading(None, None, {})
     motion = _lock(session, motion_id)
     if motion is None:
         session.commit()
         return "settled"
-    seen, entry = look(session, motion, client)
-    now = utcnow()
-    if entry is not None:
-        outcome = claim(session, motion, entry, policy.intervals, now)
-    elif seen.startswith("ambiguous") or now < motion.submission_uncertain_at + timedelta(seconds=policy.grace):
-        outcome = _later(session, motion, seen, policy, now)
-    else:
-        outcome = act(session, motion, seen, policy, now)
+    _learn(session, reading.learned)
+    outcome = decide(session, motion, look(session, motion, reading), policy, utcnow())
     session.commit()
     return outcome
+
+
+def decide(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> str:
+    """Act on what the list says: claim the entry, look again within the grace, else the policy."""
+    if seen.verdict is Verdict.FOUND:
+        return claim(session, motion, seen.entry, policy.intervals, now)
+    if now < motion.submission_uncertain_at + timedelta(seconds=policy.grace):
+        return _later(session, motion, seen, policy, now)
+    if seen.verdict is Verdict.AMBIGUOUS and policy.policy != WAIT:
+        return _fail(session, motion, seen, now, "the evidence is ambiguous: resubmitting could create it twice")
+    return act(session, motion, seen, policy, now)
 
 
 def _lock(session: Session, motion_id: str) -> Motion | None:
@@ -135,27 +181,35 @@ def _lock(session: Session, motion_id: str) -> Motion | None:
     return session.scalars(stmt.execution_options(populate_existing=True)).first()
 
 
-def look(session: Session, motion: Motion, client: JoggClient) -> tuple[str, PhotoAvatar | None]:
-    """What the photo-avatar list says about this motion: (a description, the entry that is it, or None)."""
+def read(client: JoggClient, name: str, unlearned: list[tuple[str, str]]) -> Reading:
+    """Ask JoggAI (no transaction open): the photo-avatar list for the name; then which entries are others'."""
+    try:
+        entries = client.photo_avatars(name)
+    except JoggError as exc:
+        return Reading(None, exc.message, {})
+    return Reading(entries, None, learn_avatar_ids(client, unlearned) if entries else {})
+
+
+def look(session: Session, motion: Motion, reading: Reading) -> Look:
+    """What the photo-avatar list says about this motion (the caller holds its lock)."""
     evidence = dict(motion.submission_evidence or {})
     before = evidence.get("list_before")
     if before is None:
-        return "photo-avatar list: not read before the POST, so it cannot tell", None
-    try:
-        entries = client.photo_avatars(motion.name)
-    except JoggError as exc:
-        return f"photo-avatar list: unreadable ({exc.message})", None
+        return Look(Verdict.UNREADABLE, "photo-avatar list: not read before the POST, so it cannot tell")
+    if reading.entries is None:
+        return Look(Verdict.UNREADABLE, f"photo-avatar list: unreadable ({reading.problem})")
+    entries = reading.entries
     if "list_after" not in evidence:  # the first look after the lost answer closes this motion's window
         evidence["list_after"] = sorted({entry.avatar_id for entry in entries}, key=str)
         motion.submission_evidence = evidence
-    learn_avatar_ids(session, motion.name, client)
     fresh = {str(i) for i in evidence["list_after"]} - {str(i) for i in before} - claimed(session, motion)
     candidates = [entry for entry in entries if str(entry.avatar_id) in fresh]
     if not candidates:
-        return f"photo-avatar list: nothing new named {motion.name!r} since the POST", None
+        return Look(Verdict.NONE, f"photo-avatar list: nothing new named {motion.name!r} since the POST")
     if rivals_differ(session, motion, {str(entry.avatar_id) for entry in candidates}):
-        return "ambiguous: a new entry fits another same-name motion in doubt with other fields", None
-    return f"photo-avatar list: new entry {candidates[-1].avatar_id}", candidates[-1]  # newest first: the oldest
+        return Look(Verdict.AMBIGUOUS, "a new entry fits another same-name motion in doubt with other fields")
+    entry = candidates[-1]  # newest first: the oldest
+    return Look(Verdict.FOUND, f"photo-avatar list: new entry {entry.avatar_id}", entry)
 
 
 def claimed(session: Session, motion: Motion) -> set[str]:
@@ -172,17 +226,33 @@ def claimed(session: Session, motion: Motion) -> set[str]:
     return ids
 
 
-def learn_avatar_ids(session: Session, name: str, client: JoggClient) -> None:
-    """Same-name motions JoggAI accepted whose avatar id we lack: a status check says which list entry is theirs."""
-    stmt = select(Motion).where(
+def _unlearned(session: Session, name: str) -> list[tuple[str, str]]:
+    """Same-name motions JoggAI accepted whose avatar id we lack: (motion id, JoggAI motion id), ten at most."""
+    stmt = select(Motion.id, Motion.jogg_motion_id).where(
         Motion.name == name, Motion.status == Status.PROCESSING, Motion.jogg_motion_id.is_not(None),
         Motion.avatar_id.is_(None),
     )  # fmt: skip
-    for other in session.scalars(stmt.limit(10)):
+    return [tuple(row) for row in session.execute(stmt.limit(10))]
+
+
+def learn_avatar_ids(client: JoggClient, unlearned: list[tuple[str, str]]) -> dict[str, int | None]:
+    """A status check for each: which list entry is theirs (no transaction open); motion id -> avatar id."""
+    learned = {}
+    for motion_id, jogg_motion_id in unlearned:
         try:
-            other.avatar_id = client.motion_status(other.jogg_motion_id).avatar_id
+            learned[motion_id] = client.motion_status(jogg_motion_id).avatar_id
         except JoggError:
             continue
+    return learned
+
+
+def _learn(session: Session, learned: dict[str, int | None]) -> None:
+    """Store the avatar ids learned, where still missing (the caller commits)."""
+    for motion_id, avatar_id in learned.items():
+        if avatar_id is not None:
+            session.execute(
+                update(Motion).where(Motion.id == motion_id, Motion.avatar_id.is_(None)).values(avatar_id=avatar_id)
+            )
 
 
 def rivals_differ(session: Session, motion: Motion, candidate_ids: set[str]) -> bool:
@@ -217,32 +287,26 @@ def claim(session: Session, motion: Motion, entry: PhotoAvatar, intervals: tuple
     return "found"
 
 
-def _later(session: Session, motion: Motion, seen: str, policy: DoubtPolicy, now: datetime) -> str:
-    """No decision yet: look again in a while (within the grace, a quarter of it; after it, a whole one)."""
+def _later(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> str:
+    """Within the grace: look again in a quarter of it (saying once in the history if the evidence is ambiguous)."""
     evidence = dict(motion.submission_evidence or {})
-    if seen.startswith("ambiguous") and not evidence.get("ambiguous"):
+    if seen.verdict is Verdict.AMBIGUOUS and not evidence.get("ambiguous"):
         motion.submission_evidence = {**evidence, "ambiguous": True}
-        note(session, motion, {"action": "waiting: the evidence is ambiguous", "evidence": seen})
+        note(session, motion, {"action": "waiting: the evidence is ambiguous", "evidence": seen.says})
     grace_ends = motion.submission_uncertain_at + timedelta(seconds=policy.grace)
-    step = timedelta(seconds=max(1.0, policy.grace / 4))
-    motion.next_poll_at = min(now + step, grace_ends) if now < grace_ends else now + timedelta(seconds=policy.grace)
+    motion.next_poll_at = min(now + timedelta(seconds=max(1.0, policy.grace / 4)), grace_ends)
     return "waiting"
 
 
-def act(session: Session, motion: Motion, seen: str, policy: DoubtPolicy, now: datetime) -> str:
+def act(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> str:
     """The grace is over with no sign that JoggAI has the motion: resubmit, fail or wait, as configured."""
-    evidence = {"webhook": "none matched this motion", "photo_avatar_list": seen}
-    waited = int((now - motion.submission_uncertain_at).total_seconds())
     if policy.policy == WAIT:
-        return _wait(session, motion, evidence, policy, now)
+        return _wait(session, motion, _evidence(seen), policy, now)
     if policy.policy == FAIL or motion.submit_attempts >= policy.max_attempts:
-        message = f"no sign that JoggAI has this motion {waited} s after its answer was lost"
-        motion.error = {"code": SUBMISSION_LOST, "message": message, "jogg_code": None}
-        motion.next_poll_at = None
-        transition(session, motion, Status.FAILED, "worker", {"error": motion.error, "evidence": evidence})
-        return "failed"
+        return _fail(session, motion, seen, now, "no sign that JoggAI has this motion")
+    waited = int((now - motion.submission_uncertain_at).total_seconds())
     reason = f"no sign that JoggAI has it {waited} s after the answer was lost"
-    note(session, motion, {"action": "resubmitted", "reason": reason, "evidence": evidence,
+    note(session, motion, {"action": "resubmitted", "reason": reason, "evidence": _evidence(seen),
                            "attempt": motion.submit_attempts + 1})  # fmt: skip
     motion.submit_started_at = motion.submission_uncertain_at = motion.dispatched_at = None
     motion.next_poll_at = motion.next_submit_at = None
@@ -250,6 +314,21 @@ def act(session: Session, motion: Motion, seen: str, policy: DoubtPolicy, now: d
     outbox.nudge_dispatch(session)
     log.warning("motion %s: resubmitting (%s)", motion.id, reason)
     return "resubmitted"
+
+
+def _evidence(seen: Look) -> dict:
+    """The evidence as the history records it."""
+    return {"webhook": "none matched this motion", "photo_avatar_list": seen.says, "verdict": seen.verdict.value}
+
+
+def _fail(session: Session, motion: Motion, seen: Look, now: datetime, why: str) -> str:
+    """Fail the motion as submission_lost, saying why and how long after the answer was lost."""
+    waited = int((now - motion.submission_uncertain_at).total_seconds())
+    message = f"{why} {waited} s after its answer was lost"
+    motion.error = {"code": SUBMISSION_LOST, "message": message, "jogg_code": None}
+    motion.next_poll_at = None
+    transition(session, motion, Status.FAILED, "worker", {"error": motion.error, "evidence": _evidence(seen)})
+    return "failed"
 
 
 def _wait(session: Session, motion: Motion, evidence: dict, policy: DoubtPolicy, now: datetime) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import outbox
 from app.domain.tracking import adopt_uncertain, apply_status, uncertain_submissions
-from app.jogg import JoggClient
+from app.jogg import JoggClient, MotionStatus
 from app.models import EventState, JoggAccount, JoggEvent, Motion, Status
 from app.models.types import utcnow
 
@@ -214,26 +214,31 @@ def waiting_since(session: Session, before: datetime) -> int:
 
 
 def process(session: Session, event_pk: int, owner: str, client: JoggClient, intervals: tuple[int, ...]) -> str:
-    """Apply one event `owner` claimed: find its motion, fetch the status check as the truth, move the motion."""
+    """Apply one event `owner` claimed: find its motion, fetch the status check as the truth, move the motion.
+
+    One status check per event, with no transaction open over it; then, in one transaction, the motion
+    is locked (or a motion in doubt it matches is adopted) and the status applied.
+    """
     event = session.get(JoggEvent, event_pk, populate_existing=True)
     if event is None or (event.state, event.claimed_by) != (EventState.RECEIVED, owner):
         session.rollback()
         return "not claimed by this job"
     if not event.jogg_motion_id:
         return _finish(session, event, EventState.IGNORED, "no motion id in the payload")
-    motion, adopted = _motion_of(session, event.jogg_motion_id, client, intervals)
-    if motion is None:
+    jogg_motion_id = event.jogg_motion_id
+    motion = session.scalar(select(Motion).where(Motion.jogg_motion_id == jogg_motion_id))
+    if motion is None and session.scalar(select(Motion.id).where(*uncertain_submissions()).limit(1)) is None:
         return _finish(session, event, EventState.PARKED, "motion id not known yet", final=False)
-    if motion.status != Status.PROCESSING:
+    if motion is not None and motion.status != Status.PROCESSING:
         return _finish(session, event, EventState.IGNORED, f"motion {motion.id} is already {motion.status}")
-    jogg_motion_id, motion_id = event.jogg_motion_id, motion.id
-    if not adopted:
-        session.rollback()  # only reads so far: no transaction stays open over the status check
+    session.rollback()  # only reads so far: no transaction stays open over the status check
     status = client.motion_status(jogg_motion_id)  # an error leaves the event for the sweep to retry
     if not _still_claimed(session, event_pk, owner):
         session.rollback()
         return "claim expired during the status check"
-    motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    motion = _locked_motion(session, jogg_motion_id, status, intervals)
+    if motion is None:
+        return _finish(session, event, EventState.PARKED, "motion id not known yet", final=False)
     outcome = apply_status(session, motion, status, "webhook", intervals)
     state = EventState.APPLIED if outcome in ("completed", "failed") else EventState.IGNORED
     return _finish(session, event, state, f"motion {motion.id}: {outcome}")
@@ -267,12 +272,11 @@ def _settle(event: JoggEvent, state: str, outcome: str, final: bool = True) -> N
     event.claimed_until = None
 
 
-def _motion_of(session: Session, jogg_motion_id: str, client: JoggClient, intervals) -> tuple[Motion | None, bool]:
-    """The motion with this JoggAI id, else a motion in doubt it matches (adopted, uncommitted); and if adopted."""
-    motion = session.scalar(select(Motion).where(Motion.jogg_motion_id == jogg_motion_id))
-    if motion is not None:
-        return motion, False
-    return adopt_uncertain(session, jogg_motion_id, client, intervals), True
+def _locked_motion(session: Session, jogg_motion_id: str, status: MotionStatus, intervals) -> Motion | None:
+    """The motion with this JoggAI id, locked; else a motion in doubt the status matches, adopted (uncommitted)."""
+    stmt = select(Motion).where(Motion.jogg_motion_id == jogg_motion_id).with_for_update()
+    motion = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    return motion if motion is not None else adopt_uncertain(session, jogg_motion_id, status, intervals)
 
 
 def _unclaimed(now: datetime):

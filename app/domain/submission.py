@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.budget import PostBudget
 from app.domain import account as accounts
-from app.domain import doubt, jogg_events
+from app.domain import doubt, jogg_events, tracking
 from app.domain.transitions import transition
 from app.jogg import (
     AddMotionResult,
@@ -71,13 +71,22 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
         return _on_error(session, motion_id, exc, policy, doubt.avatar_ids(client, payload["name"]))
     except JoggError as exc:
         return _on_error(session, motion_id, exc, policy)
-    return _on_accepted(session, motion_id, result, policy)
+    outcome = _on_accepted(session, motion_id, result, policy)
+    if outcome == "already adopted":
+        tracking.fill_preview(session, motion_id, client)
+    return outcome
 
 
 def _list_before(session: Session, motion_id: str, client: JoggClient) -> list | None:
-    """What JoggAI's photo-avatar list shows for the motion's name before its POST (no transaction held meanwhile)."""
+    """What JoggAI's photo-avatar list shows for the motion's name before its POST (no transaction held meanwhile).
+
+    Read only when the motion is due a POST (queued, not begun, the account not blocked): a GET costs nothing
+    in credits but counts against JoggAI's rate limit, so a skipped or deferred submission spends none.
+    """
     motion = session.get(Motion, motion_id, populate_existing=True)
-    name = motion.name if motion is not None and motion.status == Status.QUEUED else None
+    due = motion is not None and motion.status == Status.QUEUED and not motion.jogg_motion_id
+    due = due and motion.submit_started_at is None and not accounts.blocked_by(accounts.peek(session), utcnow())
+    name = motion.name if due else None
     session.rollback()
     return doubt.avatar_ids(client, name) if name else None
 
@@ -103,8 +112,8 @@ def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, poli
     """JoggAI took it: store its id and move the motion to processing."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
     if motion.status != Status.QUEUED:  # its webhook (or JoggAI's list) was faster than our answer
-        if motion.jogg_motion_id is None and motion.status == Status.PROCESSING:  # found in the list: now its id
-            motion.jogg_motion_id = result.motion_id
+        if motion.jogg_motion_id is None and motion.status in (Status.PROCESSING, Status.COMPLETED):
+            motion.jogg_motion_id = result.motion_id  # found in the list: now its id (a completed one's preview next)
         elif motion.jogg_motion_id != result.motion_id:
             log.warning("motion %s is %s as %s, yet JoggAI also answered %s", motion_id, motion.status,
                         motion.jogg_motion_id, result.motion_id)  # fmt: skip

@@ -8,12 +8,17 @@ from sqlalchemy.orm import Session
 
 from app.domain.transitions import transition
 from app.jogg import JoggClient, JoggError, MotionStatus
-from app.models import Motion, Status
+from app.models import Motion, MotionEvent, Status
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
 MIN_POLL_GAP = timedelta(seconds=10)
+LIST_ONLY_WATCH = timedelta(days=1)  # how long a motion completed from JoggAI's list waits to learn its motion id
+LIST_ONLY = (
+    "unknown: found in JoggAI's photo-avatar list, which gives no motion id; filled in if a webhook or the late "
+    "POST answer supplies the motion id"
+)
 _unknown_seen: set[str] = set()
 
 
@@ -33,6 +38,8 @@ def apply_status(session: Session, motion: Motion, status: MotionStatus, source:
     detail = {"jogg_status": status.status}
     if status.is_success():
         motion.preview_url, motion.avatar_id = status.preview_url, status.avatar_id or motion.avatar_id
+        if not motion.jogg_motion_id:
+            detail["preview_url"] = LIST_ONLY
         motion.next_poll_at = None
         transition(session, motion, Status.COMPLETED, source, detail)
         return "completed"
@@ -123,51 +130,47 @@ def _status_from_list(client: JoggClient, name: str, avatar_id: str) -> MotionSt
 def uncertain_submissions() -> tuple:
     """Motions JoggAI may have without our knowing its motion id.
 
-    A queued one whose POST got no answer, or a processing one found in JoggAI's photo-avatar list.
+    A queued one whose POST got no answer, or one found in JoggAI's photo-avatar list (processing, or
+    completed with its preview URL unknown).
     """
     return (
         Motion.jogg_motion_id.is_(None),
         or_(
             and_(Motion.status == Status.QUEUED, Motion.submit_started_at.is_not(None)),
             Motion.status == Status.PROCESSING,
+            and_(Motion.status == Status.COMPLETED, Motion.completed_at > utcnow() - LIST_ONLY_WATCH),
         ),
     )
 
 
-def adopt_uncertain(session: Session, jogg_motion_id: str, client: JoggClient, intervals) -> Motion | None:
+def adopt_uncertain(session: Session, jogg_motion_id: str, status: MotionStatus, intervals) -> Motion | None:
     """A JoggAI motion we have no id for may be one whose submission answer we lost: match it by its fields.
 
-    A motion found in the photo-avatar list matches on its avatar id; one still queued matches on the
-    request's name, image URL and voice (the oldest first).
+    `status` is JoggAI's status check, fetched before with no transaction open. A motion found in the
+    photo-avatar list matches on its avatar id; one still queued on the request's name, image URL and
+    voice (the oldest first). The match is locked, checked again and adopted (the caller commits).
     """
     candidates = session.scalars(select(Motion).where(*uncertain_submissions())).all()
-    if not candidates:
-        return None
-    try:
-        status = client.motion_status(jogg_motion_id)
-    except JoggError:
-        return None
-    for motion in sorted(
-        candidates, key=lambda m: (m.status != Status.PROCESSING, m.submit_started_at or m.created_at)
-    ):
-        if _matches(motion, status):
-            return _adopt(session, motion.id, jogg_motion_id, status, intervals)
+    for motion in sorted(candidates, key=lambda m: (m.status == Status.QUEUED, m.submit_started_at or m.created_at)):
+        if _matches(motion, status) and (adopted := _adopt(session, motion.id, jogg_motion_id, status, intervals)):
+            return adopted
     return None
 
 
 def _matches(motion: Motion, status: MotionStatus) -> bool:
     """Whether JoggAI's status check describes this motion."""
     raw = status.raw
-    if motion.status == Status.PROCESSING:
+    if motion.status != Status.QUEUED:
         return status.avatar_id is not None and listed_avatar(motion) == str(status.avatar_id)
     same_voice = raw.get("voice_id") in (None, motion.voice_id)
     return (raw.get("name"), raw.get("image_url")) == (motion.name, motion.image_url) and same_voice
 
 
 def _adopt(session: Session, motion_id: str, jogg_motion_id: str, status: MotionStatus, intervals) -> Motion | None:
-    """Record the JoggAI id of a motion whose submission outcome was unknown (moving it to processing if queued)."""
-    motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
-    if motion.jogg_motion_id or motion.status not in (Status.QUEUED, Status.PROCESSING):
+    """Lock the motion, check it is still in doubt and still matches, and record its JoggAI id (None if not)."""
+    stmt = select(Motion).where(Motion.id == motion_id, *uncertain_submissions()).with_for_update()
+    motion = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    if motion is None or not _matches(motion, status):
         return None  # settled meanwhile (its answer came, or the list or the policy decided)
     motion.jogg_motion_id, motion.avatar_id = jogg_motion_id, status.avatar_id or motion.avatar_id
     motion.submission_uncertain_at = motion.dispatched_at = None
@@ -175,9 +178,40 @@ def _adopt(session: Session, motion_id: str, jogg_motion_id: str, status: Motion
         detail = {"jogg_motion_id": jogg_motion_id, "adopted": True, "evidence": "JoggAI's webhook for it"}
         transition(session, motion, Status.PROCESSING, "webhook", detail)
         motion.next_poll_at = next_poll_at(motion.submitted_at, 0, intervals, utcnow())
+    elif motion.status == Status.COMPLETED:
+        learn_preview(session, motion, status, "webhook")
     session.flush()
     log.warning("motion %s: unknown submission outcome resolved, JoggAI has it as %s", motion.id, jogg_motion_id)
     return motion
+
+
+def fill_preview(session: Session, motion_id: str, client: JoggClient) -> None:
+    """A motion completed from JoggAI's list whose motion id just came: its preview URL from one status check."""
+    motion = session.get(Motion, motion_id, populate_existing=True)
+    wanted = motion is not None and motion.status == Status.COMPLETED and motion.jogg_motion_id
+    jogg_motion_id = motion.jogg_motion_id if wanted and not motion.preview_url else None
+    session.rollback()  # no transaction open over the status check
+    if jogg_motion_id is None:
+        return
+    try:
+        status = client.motion_status(jogg_motion_id)
+    except JoggError as exc:
+        log.warning("preview URL of %s not learned: %s", motion_id, exc)
+        return
+    learn_preview(
+        session, session.get(Motion, motion_id, with_for_update=True, populate_existing=True), status, "worker"
+    )
+    session.commit()
+
+
+def learn_preview(session: Session, motion: Motion, status: MotionStatus, source: str) -> None:
+    """A motion completed from JoggAI's list gets its motion id later: fill in its preview URL, no second event."""
+    if motion.status != Status.COMPLETED or motion.preview_url or not status.preview_url:
+        return
+    motion.preview_url = status.preview_url
+    row = MotionEvent(motion_id=motion.id, from_status=motion.status, to_status=motion.status, source=source)
+    row.detail = {"action": "preview URL learned", "jogg_motion_id": motion.jogg_motion_id}
+    session.add(row)
 
 
 def _reschedule(session: Session, motion_id: str, when: datetime) -> str:

@@ -68,5 +68,6 @@ def _reset_submission(motion: Motion) -> None:
     """Reaching queued means a fresh submission: forget the previous one."""
     motion.completed_at = motion.error = motion.jogg_motion_id = motion.avatar_id = motion.preview_url = None
     motion.dispatched_at = motion.submit_started_at = motion.submission_uncertain_at = None
+    motion.submission_evidence = None
     motion.next_submit_at = motion.next_poll_at = None
     motion.submit_attempts = motion.poll_count = 0

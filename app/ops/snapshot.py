@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.budget import PostBudget
 from app.domain import account
+from app.domain.tracking import uncertain_submissions
 from app.models import CallbackEndpoint, Caller, Motion, Status
 from app.queues import ALL_QUEUES
 
@@ -95,7 +96,7 @@ def submissions_in_doubt(session: Session, now: datetime) -> list[dict]:
     """Queued motions whose POST got no answer (in doubt, or interrupted and not yet flagged), oldest first."""
     stmt = (
         select(Motion.id, Motion.name, Motion.submit_started_at, Motion.submission_uncertain_at)
-        .where(Motion.status == Status.QUEUED, Motion.jogg_motion_id.is_(None), Motion.submit_started_at.is_not(None))
+        .where(*uncertain_submissions(), Motion.status == Status.QUEUED)
         .order_by(Motion.submit_started_at, Motion.id)
         .limit(IN_DOUBT_SHOWN)
     )

@@ -116,3 +116,11 @@ def test_terminal_timestamps(session, caller_id):
     assert motion.submitted_at is not None and motion.completed_at is None
     transition(session, motion, Status.COMPLETED, "webhook")
     assert motion.completed_at >= motion.submitted_at
+
+
+def test_a_retry_forgets_the_previous_submissions_evidence(session, caller_id):
+    """failed -> queued clears the photo-avatar list evidence, so the next POST's window starts afresh."""
+    motion = motion_in(session, caller_id, Status.FAILED)
+    motion.submission_evidence = {"list_before": [1], "list_after": [1, 2], "claimed": 2}
+    transition(session, motion, Status.QUEUED, "operator")
+    assert motion.submission_evidence is None and motion.submit_attempts == 0

@@ -233,3 +233,24 @@ def test_no_slot_at_send_time_undoes_the_attempt(client, auth, jogg_app, sandbox
         "queued", None, None, 0,
     )  # fmt: skip
     assert sandbox_stats(sandbox)["add_motion_calls_by_name"] == {}
+
+
+
+def test_a_deferred_submission_reads_no_photo_avatar_list(make_motions, jogg_app, sandbox, session, in_app):
+    """Account paused: the submit job defers without POSTing and without spending a GET on JoggAI's list."""
+    from app import services
+    from app.domain import submission
+    from app.extensions import db
+
+    _, (motion_id,) = make_motions(1)
+    account_row = session.get(JoggAccount, 1) or JoggAccount(id=1, last_caller_served=0)
+    account_row.paused_reason = accounts.OUT_OF_CREDIT
+    session.add(account_row)
+    session.commit()
+    lists_before = sandbox_stats(sandbox)["photo_avatar_lists"]
+    budget, policy = in_app(services.post_budget), in_app(services.submit_policy)
+    outcome = in_app(lambda: submission.submit(db.session, motion_id, services.jogg_client(), budget, policy))
+    stats = sandbox_stats(sandbox)
+    assert outcome == "deferred" and stats["add_motion_calls"] == 0
+    assert stats["photo_avatar_lists"] == lists_before
+    assert reload(session, motion_id).submission_evidence is None
