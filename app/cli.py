@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from flask import current_app
@@ -59,13 +60,9 @@ def create(name: str, callback_url: str | None) -> None:
 
 @callers_cli.command("list")
 def list_callers() -> None:
-    """List callers (never their keys or secrets)."""
+    """List callers (never their keys or secrets, nor a password in a callback URL)."""
     rows = db.session.scalars(select(Caller).order_by(Caller.id)).all()
-    disabled: dict[int, list] = {}
-    for endpoint in db.session.scalars(select(CallbackEndpoint).where(CallbackEndpoint.disabled_at.is_not(None))):
-        disabled.setdefault(endpoint.caller_id, []).append(
-            {"url": endpoint.url, "reason": endpoint.disabled_reason, "since": endpoint.disabled_at.isoformat()}
-        )
+    disabled = _disabled_urls()
     _emit(
         {
             "callers": [
@@ -74,7 +71,7 @@ def list_callers() -> None:
                     "name": c.name,
                     "active": c.active,
                     "api_key_prefix": c.api_key_prefix,
-                    "default_callback_url": c.default_callback_url,
+                    "default_callback_url": shown_url(c.default_callback_url),
                     "created_at": c.created_at.isoformat(),
                     "disabled_callback_urls": disabled.get(c.id, []),
                 }
@@ -87,6 +84,30 @@ def list_callers() -> None:
             click.echo(
                 f"WARNING: caller {caller_id} callback URL disabled: {entry['url']} ({entry['reason']})", err=True
             )
+
+
+def _disabled_urls() -> dict[int, list[dict]]:
+    """Each caller's disabled callback URLs (as printed), with why and since when."""
+    disabled: dict[int, list[dict]] = {}
+    for endpoint in db.session.scalars(select(CallbackEndpoint).where(CallbackEndpoint.disabled_at.is_not(None))):
+        entry = {"url": shown_url(endpoint.url), "reason": endpoint.disabled_reason}
+        disabled.setdefault(endpoint.caller_id, []).append({**entry, "since": endpoint.disabled_at.isoformat()})
+    return disabled
+
+
+def shown_url(url: str | None) -> str | None:
+    """The URL as printed: a password in its userinfo becomes *** (user:***@host), a lone user name too."""
+    if not url or "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(a URL that cannot be parsed)"
+    if "@" not in parts.netloc:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, has_password, _ = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}" if has_password else f"***@{host}"))
 
 
 @callers_cli.command("rotate-key")

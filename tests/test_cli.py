@@ -7,8 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
+from app.cli import shown_url
 from app.domain.callers import hash_api_key
-from app.models import Caller
+from app.models import CallbackEndpoint, Caller
+from app.models.types import utcnow
 
 REAL_GETADDRINFO = socket.getaddrinfo
 
@@ -97,6 +99,35 @@ def test_list_shows_no_secrets(app):
     listed = json.loads(result.output)["callers"]
     assert [c["name"] for c in listed] == ["listed"]
     assert created["api_key"] not in result.output and created["webhook_secret"] not in result.output
+
+
+def test_list_masks_a_password_in_callback_urls(app, session, public_dns):
+    """A password in a default or disabled callback URL is printed as *** on stdout and on the stderr warning."""
+    url = "https://hook:s3cret@billing.example.com/hooks?x=1"
+    caller_id = json.loads(run(app, "create", "billing", "--callback-url", url).output)["caller_id"]
+    session.add(CallbackEndpoint(caller_id=caller_id, url=url, disabled_at=utcnow(), disabled_reason="410 Gone"))
+    session.commit()
+    result = run(app, "list")
+    assert result.exit_code == 0, result.output
+    shown = "https://hook:***@billing.example.com/hooks?x=1"
+    listed = json.loads(result.stdout)["callers"][0]
+    assert listed["default_callback_url"] == shown and listed["disabled_callback_urls"][0]["url"] == shown
+    assert result.stderr == f"WARNING: caller {caller_id} callback URL disabled: {shown} (410 Gone)\n"
+    assert "s3cret" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://billing.example.com/hooks", "https://billing.example.com/hooks"),
+        ("https://token@billing.example.com/hooks", "https://***@billing.example.com/hooks"),
+        ("http://u:p:q@h.example.com:8080/a@b", "http://u:***@h.example.com:8080/a@b"),
+        (None, None),
+    ],
+)
+def test_shown_url(url, shown):
+    """Userinfo is masked (a lone user name too, it may be a token); the rest of the URL is kept as it was."""
+    assert shown_url(url) == shown
 
 
 def test_rotate_key(app, client):
