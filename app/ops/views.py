@@ -61,10 +61,7 @@ def login():
     if not _matches(request.form.get("token", "")):
         return render_template("ops/login.html", failed=True), 401
     response = redirect("/ops", code=303)
-    response.set_cookie(
-        COOKIE, _serializer().dumps("operator"), max_age=LOGIN_HOURS * 3600, path="/ops",
-        secure=_over_https(), httponly=True, samesite="Strict",
-    )  # fmt: skip
+    response.set_cookie(COOKIE, _serializer().dumps("operator"), max_age=LOGIN_HOURS * 3600, **_cookie_options())
     return response
 
 
@@ -72,7 +69,7 @@ def login():
 def logout():
     """Forget the login cookie."""
     response = redirect("/ops/login", code=303)
-    response.delete_cookie(COOKIE, path="/ops", secure=_over_https(), httponly=True, samesite="Strict")
+    response.delete_cookie(COOKIE, **_cookie_options())
     return response
 
 
@@ -111,6 +108,11 @@ def _cookie_is_valid() -> bool:
         return _serializer().loads(cookie, max_age=LOGIN_HOURS * 3600) == "operator"
     except BadData:  # a bad or expired signature, or a malformed cookie
         return False
+
+
+def _cookie_options() -> dict:
+    """How the login cookie is kept: under /ops only, Secure over https, out of scripts' reach, same-site only."""
+    return {"path": "/ops", "secure": _over_https(), "httponly": True, "samesite": "Strict"}
 
 
 def _serializer() -> URLSafeTimedSerializer:
