@@ -22,7 +22,8 @@ REQUIRED_IN_PRODUCTION = (
 # Absolute, so that `flask` finds the same file from any folder (Flask-SQLAlchemy would put a
 # relative SQLite path under instance/ a second time).
 DEVELOPMENT_DATABASE = Path(__file__).resolve().parent.parent / "instance" / "motion-gateway.db"
-UNCERTAIN_POLICIES = ("resubmit", "fail", "wait")  # what to do with a submission still in doubt after the grace
+# What to do with a submission still in doubt after the grace (app/domain/doubt.py acts on them).
+UNCERTAIN_POLICIES = RESUBMIT, FAIL, WAIT = ("resubmit", "fail", "wait")
 
 DEVELOPMENT_DEFAULTS = {
     "DATABASE_URL": f"sqlite:///{DEVELOPMENT_DATABASE}",

@@ -169,9 +169,9 @@ def _settle_batch(batch: list, owner: str, intervals: tuple[int, ...], deadline:
 
 
 def event_lease(settings) -> timedelta:
-    """How long a claim lasts: EVENTS_SECONDS, then two JoggAI calls at their slowest (adoption, status), a margin."""
+    """How long a claim lasts: EVENTS_SECONDS, then one JoggAI call (the status check) at its slowest, a margin."""
     slowest_call = settings.jogg_connect_timeout + settings.jogg_read_timeout
-    return timedelta(seconds=EVENTS_SECONDS + 2 * slowest_call + LEASE_MARGIN)
+    return timedelta(seconds=EVENTS_SECONDS + slowest_call + LEASE_MARGIN)
 
 
 @traced

@@ -16,7 +16,7 @@ from enum import Enum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.config import UNCERTAIN_POLICIES
+from app.config import FAIL, WAIT
 from app.domain import outbox
 from app.domain.tracking import apply_status, next_poll_at
 from app.domain.transitions import transition
@@ -26,7 +26,6 @@ from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-RESUBMIT, FAIL, WAIT = UNCERTAIN_POLICIES  # UNCERTAIN_POLICY's choices, defined once in app.config
 SUBMISSION_LOST = "submission_lost"
 INTERRUPTED_AFTER = timedelta(seconds=2)  # a submit job commits its record while it runs, so this is plenty
 REQUEST_FIELDS = ("image_url", "voice_id", "model", "photo_id", "description", "welcome_msg")

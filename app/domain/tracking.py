@@ -60,8 +60,8 @@ def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[
         session.rollback()
         return "skipped"
     jogg_motion_id, listed_as, name = motion.jogg_motion_id, listed_avatar(motion), motion.name
+    session.rollback()  # only reads so far: no transaction stays open over the status check
     if not (jogg_motion_id or listed_as):
-        session.rollback()
         return "skipped"
     try:
         status = client.motion_status(jogg_motion_id) if jogg_motion_id else _status_from_list(client, name, listed_as)

@@ -79,6 +79,9 @@ def test_an_answer_lost_after_creating_is_found_in_the_list_with_every_webhook_d
     adopted = next(d for d in notes(session, motion_id) if d.get("adopted"))
     assert "photo-avatar list" in adopted["evidence"]
     assert "resubmitted" not in actions(session, motion_id)
+    assert (motion.preview_url, motion.jogg_motion_id) == (None, None)  # the list gives no motion id, so no preview
+    completed = next(d for d in notes(session, motion_id) if d.get("jogg_status") == "completed")
+    assert "photo-avatar list" in completed["preview_url"]
 
 
 def test_two_same_name_motions_in_doubt_at_once_each_resolve_correctly(
