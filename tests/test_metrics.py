@@ -109,7 +109,7 @@ def sweeps_counted(folder) -> float:
 
 @pytest.mark.parametrize("setting", [None, ""])
 def test_the_default_folder_belongs_to_the_deployment_not_to_the_host(setting):
-    """PROMETHEUS_MULTIPROC_DIR unset or empty: a fresh process uses the checkout's instance/metrics, not /tmp."""
+    """PROMETHEUS_MULTIPROC_DIR unset or empty: a fresh process uses the checkout's instance/metrics."""
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     if setting is not None:
         env["PROMETHEUS_MULTIPROC_DIR"] = setting
@@ -117,8 +117,8 @@ def test_the_default_folder_belongs_to_the_deployment_not_to_the_host(setting):
     ran = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     folder, told = (Path(line) for line in ran.stdout.splitlines())
     assert folder == told.resolve() and folder.is_dir()
-    assert folder.is_relative_to(ROOT / "instance")
-    assert not folder.is_relative_to(Path(tempfile.gettempdir()).resolve()) and not folder.is_relative_to("/tmp")
+    assert folder == (ROOT / "instance" / "metrics").resolve()  # the checkout's own, wherever it was cloned
+    assert folder != Path(tempfile.gettempdir(), "motion-gateway-metrics").resolve()  # the old shared default
 
 
 def test_a_start_from_a_clean_state_empties_the_folder(tmp_path):
