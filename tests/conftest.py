@@ -4,12 +4,13 @@ import contextlib
 import os
 import tempfile
 import uuid
+import weakref
 
 import pytest
 import redis
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 os.environ["APP_ENV"] = "test"
@@ -91,6 +92,7 @@ def app(settings):
     app = create_app(settings)
     with app.app_context():
         upgrade(directory="migrations")
+        _session_engines.add(db.engine)
     return app
 
 
@@ -99,6 +101,22 @@ def engine(app):
     """The app's SQLAlchemy engine."""
     with app.app_context():
         return db.engine
+
+
+# Every engine that opened a connection in this run: apps a test builds for itself keep their pooled
+# connections open until disposed, and a few hundred such apps would exhaust PostgreSQL's connections.
+_engines: weakref.WeakSet = weakref.WeakSet()
+_session_engines: weakref.WeakSet = weakref.WeakSet()
+event.listen(Engine, "engine_connect", lambda connection: _engines.add(connection.engine))
+
+
+@pytest.fixture(autouse=True)
+def _close_test_built_engines():
+    """After each test, close the pooled connections of every engine but the session app's."""
+    yield
+    for engine in list(_engines):
+        if engine not in _session_engines:
+            engine.dispose()
 
 
 @pytest.fixture(autouse=True)
