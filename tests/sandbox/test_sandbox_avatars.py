@@ -11,10 +11,9 @@ def listing(sandbox, **params) -> dict:
 
 def test_the_list_pages_filters_by_name_and_status(sandbox):
     """Newest first, a case-insensitive name search, status 0/1/2, JoggAI's fields, total and paging."""
-    first = sandbox.new_motion_id(name="Ada")
-    sandbox.new_motion_id(name="ada-2")
-    sandbox.new_motion_id(name="bob")
-    sandbox.wait_for_status(first, {"completed"})
+    made = [sandbox.new_motion_id(name=name) for name in ("Ada", "ada-2", "bob")]
+    for motion_id in made:  # all three, so the status filter below sees every one finished
+        sandbox.wait_for_status(motion_id, {"completed"}, timeout=15)
     page = listing(sandbox, name="ada", page_size=1)["data"]
     assert (page["total"], page["page"], page["page_size"], len(page["avatars"])) == (2, 1, 1, 1)
     assert set(page["avatars"][0]) == {"id", "name", "cover_url", "status", "fail_msg"}
