@@ -235,7 +235,6 @@ def test_no_slot_at_send_time_undoes_the_attempt(client, auth, jogg_app, sandbox
     assert sandbox_stats(sandbox)["add_motion_calls_by_name"] == {}
 
 
-
 def test_a_deferred_submission_reads_no_photo_avatar_list(make_motions, jogg_app, sandbox, session, in_app):
     """Account paused: the submit job defers without POSTing and without spending a GET on JoggAI's list."""
     from app import services
