@@ -1,9 +1,12 @@
-"""Engine tuning per database: SQLite needs foreign keys, WAL and a busy timeout; forks need fresh pools."""
+"""Engine tuning per database (SQLite pragmas, fresh pools after a fork) and the one transaction boundary."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 
 def configure_engine(engine: Engine) -> None:
@@ -20,3 +23,17 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+@contextmanager
+def unit_of_work(session: Session | None = None) -> Iterator[Session]:
+    """The one transaction boundary: commit what the block did, or roll all of it back if it raised."""
+    from app.extensions import db
+
+    session = session if session is not None else db.session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
