@@ -91,12 +91,6 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the operator CLI to `flask`."""
-    from app.admin_cli import motions_cli, retention_cli
-    from app.cli import callers_cli, reconcile
-    from app.jogg_cli import jogg_cli
+    from app import cli
 
-    app.cli.add_command(callers_cli)
-    app.cli.add_command(motions_cli)
-    app.cli.add_command(retention_cli)
-    app.cli.add_command(reconcile)
-    app.cli.add_command(jogg_cli)
+    cli.register(app)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from app.cli import shown_url
+from app.cli.callers import shown_url
 from app.domain.callers import hash_api_key
 from app.models import CallbackEndpoint, Caller
 from app.models.types import utcnow

@@ -1,12 +1,10 @@
-"""Fixtures for the admin commands: an app with them registered, and motions built in any status at any age."""
+"""Fixtures for the admin commands: a way to run them, and motions built in any status at any age."""
 
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
-from app import create_app
-from app.admin_cli import motions_cli, retention_cli
 from app.domain.motions import create_motion
 from app.domain.transitions import transition
 from app.models import Caller, Motion, MotionEvent, Status
@@ -23,21 +21,12 @@ ROADS = {
 }
 
 
-@pytest.fixture(scope="session")
-def admin_app(app, settings):
-    """A fresh app with the admin groups (the lead registers them in the factory; this does not rely on it)."""
-    admin = create_app(settings)
-    admin.cli.add_command(motions_cli)
-    admin.cli.add_command(retention_cli)
-    return admin
-
-
 @pytest.fixture
-def cli(admin_app):
-    """Invoke `flask ...` on the admin app and return the result."""
+def cli(app):
+    """Invoke `flask ...` on the app (the factory registers the operator commands) and return the result."""
 
     def run(*args: str):
-        return admin_app.test_cli_runner().invoke(args=list(args))
+        return app.test_cli_runner().invoke(args=list(args))
 
     return run
 

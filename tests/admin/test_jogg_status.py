@@ -3,20 +3,15 @@
 import json
 
 import pytest
-from flask.cli import AppGroup
 
 from app import create_app
-from app.admin_cli import jogg_status
 from tests.jogg_fixtures import SANDBOX_KEY, sandbox_config, sandbox_stats
 
 
 @pytest.fixture
 def status_cli(app, jogg_settings):
-    """Invoke `flask jogg status` on a sandbox-wired app (the lead adds jogg_status to app/jogg_cli.py's group)."""
+    """Invoke `flask jogg status` on a sandbox-wired app, as the factory registers it."""
     wired = create_app(jogg_settings)
-    group = AppGroup("jogg")
-    group.add_command(jogg_status)
-    wired.cli.add_command(group)
     return wired, lambda: wired.test_cli_runner().invoke(args=["jogg", "status"])
 
 

@@ -1,4 +1,4 @@
-"""Operator commands for the JoggAI side: `flask jogg register-webhook URL`."""
+"""`flask jogg ...`: the JoggAI account as this service uses it (register-webhook, status)."""
 
 import json
 import time
@@ -9,10 +9,12 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app import services
+from app.cli.output import emit
+from app.database import unit_of_work
 from app.domain import account as accounts
 from app.domain import jogg_events
-from app.extensions import db
-from app.jogg import Endpoint, JoggClient, JoggError
+from app.jogg import BadCredentials, Endpoint, JoggClient, JoggError
+from app.models.types import utcnow
 from app.notifications.url_safety import UnsafeCallbackUrl, checked_host
 
 jogg_cli = AppGroup("jogg", help="Manage the JoggAI account as this service uses it.")
@@ -50,6 +52,37 @@ def register_webhook(url: str | None, wait: float) -> None:
     click.echo(json.dumps({**shown, "reused": existing is not None, "secret": endpoint.secret}))
 
 
+@jogg_cli.command("status")
+def jogg_status() -> None:
+    """Check the JoggAI key, the credit left and the registered webhook endpoints (exit 1 unless the key works)."""
+    client, status = services.jogg_client(), {"key_valid": None, "credit_left": None, "webhook_endpoints": None}
+    try:
+        status["credit_left"] = client.remaining_quota()
+        status["key_valid"] = True
+        status["webhook_endpoints"] = [_shown(endpoint) for endpoint in client.list_endpoints()]
+    except BadCredentials:
+        status["key_valid"] = False
+    except JoggError as exc:  # scrubbed of the key by the client
+        status["error"] = str(exc)
+    with unit_of_work() as session:
+        account = accounts.peek(session)
+        status["registered_endpoint_id"] = account.webhook_endpoint_id
+        status["submissions"] = accounts.describe(account, utcnow())
+    emit(status)
+    if status["key_valid"] is not True or "error" in status:
+        raise click.exceptions.Exit(1)
+
+
+def _shown(endpoint: Endpoint) -> dict:
+    """One webhook endpoint as JoggAI lists it, without the secret the list carries."""
+    return {
+        "endpoint_id": endpoint.endpoint_id,
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "status": endpoint.status,
+    }
+
+
 def _checked(url: str) -> str:
     """An absolute http(s) URL with a host, as JoggAI needs to call it; else a usage error (exit status 2)."""
     try:
@@ -73,11 +106,11 @@ def _create(client: JoggClient, url: str, wait: float) -> Endpoint:
 
 def _store(endpoint: Endpoint) -> None:
     """Keep the endpoint's secret, the one it replaces staying valid as the previous secret."""
-    account = accounts.load(db.session, lock=True)
-    if account.webhook_secret != endpoint.secret:
-        account.previous_webhook_secret = account.webhook_secret
-    account.webhook_endpoint_id, account.webhook_secret = endpoint.endpoint_id, endpoint.secret
-    db.session.commit()
+    with unit_of_work() as session:
+        account = accounts.load(session, lock=True)
+        if account.webhook_secret != endpoint.secret:
+            account.previous_webhook_secret = account.webhook_secret
+        account.webhook_endpoint_id, account.webhook_secret = endpoint.endpoint_id, endpoint.secret
     try:
         jogg_events.mark_secrets_changed(current_app.extensions["redis"])  # the receivers read it at once
     except redis.exceptions.RedisError:
@@ -99,13 +132,3 @@ def _take_post_slot(wait: float) -> None:
         if time.monotonic() > deadline:
             raise click.ClickException("no JoggAI POST slot came free in time; try again later")
         time.sleep(0.5)
-
-
-def _add_status_command() -> None:
-    """`flask jogg status` lives with the other operator commands."""
-    from app.admin_cli import jogg_status
-
-    jogg_cli.add_command(jogg_status)
-
-
-_add_status_command()
