@@ -1,4 +1,4 @@
-"""What an operator may do to one motion: look at everything about it, requeue it, fail it."""
+"""An operator's interventions on one motion: look at everything about it, requeue it, fail it."""
 
 import logging
 from datetime import datetime

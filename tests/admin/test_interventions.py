@@ -7,7 +7,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from app import queues
-from app.domain import operator
+from app.domain import interventions
 from app.domain.errors import IllegalTransition, NotFound
 from app.models import Delivery, DeliveryAttempt, JoggEvent, Motion, MotionEvent, NotificationEvent, Status
 from app.models.types import utcnow
@@ -34,7 +34,7 @@ def test_show_gathers_history_deliveries_and_jogg_events(session, motion_in):
     other = JoggEvent(event="generated_motion_success", event_id="e2", jogg_motion_id="jm-other", raw_body=b"{}")
     session.add_all([mine, other])
     session.commit()
-    shown = operator.show(session, motion.id)
+    shown = interventions.show(session, motion.id)
     json.dumps(shown)  # ready for the CLI as it is
     assert shown["motion"]["id"] == motion.id and shown["motion"]["status"] == "processing"
     assert [(e["from_status"], e["to_status"]) for e in shown["events"]] == [(None, "queued"), ("queued", "processing")]
@@ -45,13 +45,13 @@ def test_show_gathers_history_deliveries_and_jogg_events(session, motion_in):
 def test_show_unknown_motion_is_not_found(session):
     """An unknown id raises NotFound."""
     with pytest.raises(NotFound):
-        operator.show(session, "mot_nope")
+        interventions.show(session, "mot_nope")
 
 
 def test_requeue_sends_a_failed_motion_back_with_an_operator_event(session, motion_in):
     """failed -> queued, recorded with source operator and the reason; a dispatch is scheduled."""
     motion = motion_in(Status.FAILED)
-    operator.requeue(session, motion.id, "JoggAI outage is over")
+    interventions.requeue(session, motion.id, "JoggAI outage is over")
     session.commit()
     assert reload(session, motion.id).status == Status.QUEUED
     last = history(session, motion.id)[-1]
@@ -65,7 +65,7 @@ def test_requeue_refuses_anything_but_failed_or_uncertain(session, motion_in, st
     motion = motion_in(status)
     events_before = len(history(session, motion.id))
     with pytest.raises(IllegalTransition):
-        operator.requeue(session, motion.id, "please")
+        interventions.requeue(session, motion.id, "please")
     session.rollback()
     assert reload(session, motion.id).status == status
     assert len(history(session, motion.id)) == events_before
@@ -76,7 +76,7 @@ def test_requeue_releases_an_uncertain_submission(app, session, motion_in, redis
     motion = motion_in(Status.QUEUED)
     motion.submit_started_at = motion.submission_uncertain_at = motion.dispatched_at = utcnow()
     session.commit()
-    operator.requeue(session, motion.id, "checked with JoggAI: never arrived")
+    interventions.requeue(session, motion.id, "checked with JoggAI: never arrived")
     with app.app_context():  # the nudge goes out through the app's Redis once committed
         session.commit()
     released = reload(session, motion.id)
@@ -93,7 +93,7 @@ def test_requeue_releases_an_uncertain_submission(app, session, motion_in, redis
 def test_fail_records_the_operator_error(session, motion_in, status):
     """queued or processing -> failed with code failed_by_operator, the event by operator, callers told the error."""
     motion = motion_in(status)
-    operator.fail(session, motion.id, "stuck at JoggAI for a week")
+    interventions.fail(session, motion.id, "stuck at JoggAI for a week")
     session.commit()
     failed = reload(session, motion.id)
     expected = {"code": "failed_by_operator", "message": "stuck at JoggAI for a week", "jogg_code": None}
@@ -112,7 +112,7 @@ def test_fail_refuses_a_finished_motion_and_leaves_its_error(session, motion_in)
     """Failing a completed motion is illegal and does not touch its error field."""
     motion = motion_in(Status.COMPLETED)
     with pytest.raises(IllegalTransition):
-        operator.fail(session, motion.id, "no")
+        interventions.fail(session, motion.id, "no")
     loaded = session.get(Motion, motion.id)
     assert loaded.error is None and loaded.status == Status.COMPLETED
 
@@ -124,4 +124,4 @@ def test_show_counts_delivery_attempts(session, motion_in):
     row.attempts = 2
     session.add(DeliveryAttempt(delivery_id=row.id, status_code=500))
     session.commit()
-    assert operator.show(session, motion.id)["deliveries"][0]["attempts"] == 2
+    assert interventions.show(session, motion.id)["deliveries"][0]["attempts"] == 2
