@@ -24,6 +24,7 @@ from sandbox.codes import (
 from sandbox.endpoints import EVENTS
 from sandbox.motions import created_view
 from sandbox.state import SandboxState, rate_headers
+from sandbox.voices import VoiceQuery
 
 bp = Blueprint("jogg_v2", __name__, url_prefix="/v2")
 
@@ -126,6 +127,18 @@ def motion_status() -> Response:
 def remaining_quota() -> Response:
     """Credits left."""
     return reply({"remaining_quota": sandbox_state().remaining_quota()})
+
+
+@bp.get("/voices")
+def voices() -> Response:
+    """The voice library, paged: `voices` and `has_more`."""
+    return reply(sandbox_state().voices(VoiceQuery.from_args(request.args)))
+
+
+@bp.get("/voices/custom")
+def custom_voices() -> Response:
+    """The account's custom voices, paged like the library."""
+    return reply(sandbox_state().custom_voices(VoiceQuery.from_args(request.args)))
 
 
 @bp.post("/endpoint")

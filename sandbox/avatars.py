@@ -26,8 +26,8 @@ class AvatarQuery:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> AvatarQuery:
         """Read the query string; a bad value is a 40000 naming the parameter."""
-        page = _whole(args.get("page"), "page", 1, None, 1)
-        page_size = _whole(args.get("page_size"), "page_size", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+        page = whole_number(args.get("page"), "page", 1, None, 1)
+        page_size = whole_number(args.get("page_size"), "page_size", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
         status = args.get("status")
         if status is not None and status not in STATUS_FILTERS:
             raise parameter_error("status", "must be processing, completed or failed")
@@ -35,7 +35,7 @@ class AvatarQuery:
         return cls(page, page_size, name, STATUS_FILTERS[status] if status is not None else None)
 
 
-def _whole(raw: str | None, field: str, low: int, high: int | None, default: int) -> int:
+def whole_number(raw: str | None, field: str, low: int, high: int | None, default: int) -> int:
     """A whole number within bounds, or the default when absent."""
     if raw is None or raw == "":
         return default

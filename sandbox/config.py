@@ -13,7 +13,9 @@ ENV_PREFIX = "SANDBOX_"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8100
 CHOICES = {"status_vocabulary": ("v2", "v1"), "webhook_event_id": ("unique", "motion_id")}
-KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", tuple: "a list"}
+VOICE_FIELDS = ("voice_id", "name", "language")
+MAX_CUSTOM_VOICES = 1000
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 
@@ -58,6 +60,8 @@ class SandboxConfig:
     webhook_delay_seconds: float = 0.0
     webhook_event_id: str = "unique"
     photo_avatar_events: bool = False
+    # The account's custom voices (GET /v2/voices/custom): ids, or objects with voice_id, name, language.
+    voices: tuple = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxConfig:
@@ -113,6 +117,8 @@ def parse_env_value(name: str, raw: str) -> Any:
             return parse_bool(text)
         if kind in (int, float):
             return kind(text)
+        if kind is tuple:
+            return [entry.strip() for entry in text.split(",") if entry.strip()]
     except ValueError:
         raise ConfigError(f"{env_name(name)} must be {KIND_NAMES[kind]}, got {raw!r}") from None
     return raw
@@ -130,6 +136,8 @@ def check_value(name: str, value: Any) -> Any:
     """Validate one knob value (from JSON or the environment) and normalise its type."""
     if name == "seed" and value is None:
         return None
+    if name == "voices":
+        return check_voices(value)
     kind = KINDS[name]
     if not is_of_kind(value, kind):
         raise ConfigError(f"{name} must be {KIND_NAMES[kind]}")
@@ -162,3 +170,24 @@ def check_range(name: str, value: Any) -> None:
         raise ConfigError("rate_window_seconds must be > 0")
     if name == "api_key" and not SandboxConfig(api_key=value).api_keys():
         raise ConfigError("api_key must name at least one key")
+
+
+def check_voices(value: Any) -> tuple[dict[str, str], ...]:
+    """Custom voices: a list of ids or {voice_id, name?, language?} objects, ids unique and non-empty."""
+    if not isinstance(value, list | tuple) or len(value) > MAX_CUSTOM_VOICES:
+        raise ConfigError(f"voices must be a list of at most {MAX_CUSTOM_VOICES} voices")
+    voices = tuple(_one_voice(entry) for entry in value)
+    if len({voice["voice_id"] for voice in voices}) != len(voices):
+        raise ConfigError("voices: each voice_id may appear once")
+    return voices
+
+
+def _one_voice(entry: Any) -> dict[str, str]:
+    """One custom voice as a dict of strings; a bare string is its voice_id."""
+    if isinstance(entry, str):
+        entry = {"voice_id": entry}
+    if not isinstance(entry, dict) or set(entry) - set(VOICE_FIELDS):
+        raise ConfigError(f"voices: each entry is a voice id or an object with {', '.join(VOICE_FIELDS)}")
+    if not all(isinstance(v, str) for v in entry.values()) or not str(entry.get("voice_id", "")).strip():
+        raise ConfigError("voices: voice_id must be a non-empty string, name and language strings")
+    return {field: entry[field] for field in VOICE_FIELDS if field in entry}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from sandbox import images
 from sandbox.api import sandbox_state
 from sandbox.config import ConfigError
 
@@ -43,3 +44,19 @@ def reset() -> Response:
     state = sandbox_state()
     state.reset()
     return jsonify(reset=True, config=state.config.as_dict())
+
+
+@bp.errorhandler(images.ImageNameError)
+def bad_image_name(error: images.ImageNameError) -> tuple[Response, int]:
+    """An image name that is not {W}x{H}.{png|jpg|webp} (404) or a size out of bounds (400)."""
+    return jsonify(error=str(error)), error.status
+
+
+@bp.get("/images/<name>")
+def image(name: str) -> Response:
+    """A test image of the requested size and format (for the demo and pre-flight tests)."""
+    width, height, extension = images.parse_name(name)
+    sandbox_state().stats.bump("images_served")
+    response = Response(images.image_bytes(width, height, extension), mimetype=images.content_type(extension))
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -20,6 +20,7 @@ from sandbox.motions import Motion, status_view, validate_add_motion
 from sandbox.ratelimit import Admission, SlidingWindowLimiter
 from sandbox.scheduler import Scheduler
 from sandbox.stats import Stats
+from sandbox.voices import VoiceQuery, custom_page, library_page
 
 FIRST_AVATAR_ID = 100001
 SUBMIT_FAULTS = (
@@ -116,7 +117,7 @@ class SandboxState:
         return None
 
     def create_motion(self, body: Any) -> Motion:
-        """Validate, charge credits and start a motion that ends after motion_seconds."""
+        """Validate, charge credits (on accepting, not completing) and start a motion ending after motion_seconds."""
         request = validate_add_motion(body)
         with self._lock:
             config = self._config
@@ -127,6 +128,7 @@ class SandboxState:
             motion = Motion.start(request, next(self._avatar_ids), time.monotonic(), config.motion_seconds, succeeds)
             self._motions[motion.motion_id] = motion
         self.stats.motion_created(request.name)
+        self.stats.bump("credits_charged", request.cost)
         self.schedule(config.motion_seconds, partial(self._finish, motion.motion_id))
         return motion
 
@@ -165,6 +167,16 @@ class SandboxState:
         with self._lock:
             listed = list(self._motions.values()) if self._config.list_motion_avatars else []
             return avatar_page(listed, query, time.monotonic())
+
+    def voices(self, query: VoiceQuery) -> dict[str, Any]:
+        """One page of the voice library."""
+        self.stats.bump("voice_lists")
+        return library_page(query)
+
+    def custom_voices(self, query: VoiceQuery) -> dict[str, Any]:
+        """One page of the account's custom voices (the `voices` knob)."""
+        self.stats.bump("voice_lists")
+        return custom_page(self.config.voices, query)
 
     def remaining_quota(self) -> int:
         """Credits left."""

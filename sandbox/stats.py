@@ -16,6 +16,9 @@ COUNTERS = (
     "hangs_before_create",
     "drops_after_create",
     "photo_avatar_lists",
+    "voice_lists",
+    "credits_charged",  # charged when add_motion accepts a request, as JoggAI does; never refunded
+    "images_served",
     "webhooks_sent",
     "webhooks_delivered",
     "webhooks_failed",
