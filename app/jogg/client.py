@@ -1,4 +1,4 @@
-"""JoggClient: JoggAI's v2 API for motions, credits and webhook endpoints, over requests."""
+"""JoggClient: JoggAI's v2 API for motions, credits, voices and webhook endpoints, over requests."""
 
 from __future__ import annotations
 
@@ -11,11 +11,22 @@ import requests
 
 from app.jogg.envelope import transport_error, unwrap
 from app.jogg.errors import JoggError, RetryableError, scrub
-from app.jogg.models import AddMotionResult, Endpoint, MotionStatus, PhotoAvatar, as_int, avatar_page, endpoint_list
+from app.jogg.models import (
+    AddMotionResult,
+    Endpoint,
+    MotionStatus,
+    PhotoAvatar,
+    Voice,
+    as_int,
+    avatar_page,
+    endpoint_list,
+    voice_page,
+)
 
 log = logging.getLogger(__name__)
 USER_AGENT = "motion-gateway (JoggClient)"
 LIST_PAGE_SIZE, LIST_MAX_PAGES = 100, 10
+VOICE_MAX_PAGES = 50  # 5,000 voices; JoggAI's library is far smaller
 
 
 class JoggClient:
@@ -96,6 +107,25 @@ class JoggClient:
             raise RetryableError("remaining_quota answer without a number")
         return quota
 
+    def voices(self) -> list[Voice]:
+        """Every voice of JoggAI's library (`GET /v2/voices`, all pages)."""
+        return self._voice_list("/v2/voices", custom=False)
+
+    def custom_voices(self) -> list[Voice]:
+        """Every custom (cloned) voice of the account (`GET /v2/voices/custom`, all pages)."""
+        return self._voice_list("/v2/voices/custom", custom=True)
+
+    def _voice_list(self, path: str, custom: bool) -> list[Voice]:
+        """Page through one voice list; more than VOICE_MAX_PAGES pages raises RetryableError (incomplete)."""
+        found: list[Voice] = []
+        for page_number in range(1, VOICE_MAX_PAGES + 1):
+            params = {"page": page_number, "page_size": LIST_PAGE_SIZE}
+            page = voice_page(self._call("GET", path, params=params), custom)
+            found.extend(page.voices)
+            if last_page(page.has_more, len(page.voices), page.total, page_number * LIST_PAGE_SIZE):
+                return found
+        raise RetryableError(f"voice list {path} is longer than {VOICE_MAX_PAGES} pages")
+
     def create_endpoint(self, url: str, events: Iterable[str], status: str = "enabled") -> Endpoint:
         """Register a webhook endpoint (a rate-limited POST); the answer carries its secret."""
         body = {"url": url, "events": list(events), "status": status}
@@ -136,3 +166,12 @@ class JoggClient:
             return unwrap(response, operation, creates)
         except JoggError as error:
             raise scrub(error, self._api_key) from None
+
+
+def last_page(has_more: bool | None, count: int, total: int | None, seen: int) -> bool:
+    """Whether a list page is the last: JoggAI's has_more when given, else a short page or the total reached."""
+    if count == 0:
+        return True
+    if has_more is not None:
+        return not has_more
+    return count < LIST_PAGE_SIZE or (total is not None and seen >= total)

@@ -1,4 +1,4 @@
-"""What the JoggAI client returns: submitted motions, motion status and webhook endpoints."""
+"""What the JoggAI client returns: submitted motions, motion status, webhook endpoints and voices."""
 
 from __future__ import annotations
 
@@ -144,6 +144,46 @@ def avatar_page(data: Any) -> tuple[list[PhotoAvatar], int | None]:
         raise RetryableError("photo-avatar list answer holds no list")
     entries = [entry for entry in (PhotoAvatar.from_data(item) for item in items) if entry is not None]
     return entries, as_int(data.get("total")) if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One voice of JoggAI's library or of the account's custom (cloned) voices."""
+
+    voice_id: str
+    name: str = ""
+    language: str = ""
+    custom: bool = False
+
+    @classmethod
+    def from_data(cls, data: Any, custom: bool) -> Voice | None:
+        """Read one entry leniently (`voice_id` or `id`); None if it has no usable id."""
+        if not isinstance(data, dict):
+            return None
+        voice_id = data.get("voice_id", data.get("id"))
+        if not isinstance(voice_id, str | int) or isinstance(voice_id, bool) or not str(voice_id).strip():
+            return None
+        return cls(str(voice_id), str(data.get("name") or ""), str(data.get("language") or ""), custom)
+
+
+@dataclass(frozen=True)
+class VoicePage:
+    """A page of a voice list and whether JoggAI says more follow (None when it does not say)."""
+
+    voices: list[Voice]
+    has_more: bool | None
+    total: int | None
+
+
+def voice_page(data: Any, custom: bool) -> VoicePage:
+    """A page of `GET /v2/voices` or `/v2/voices/custom`: `{voices, has_more?, total?}` or a bare list."""
+    items = data.get("voices", data.get("list")) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise RetryableError("voice list answer holds no list")
+    voices = [voice for voice in (Voice.from_data(item, custom) for item in items) if voice is not None]
+    more = data.get("has_more") if isinstance(data, dict) else None
+    total = as_int(data.get("total")) if isinstance(data, dict) else None
+    return VoicePage(voices, more if isinstance(more, bool) else None, total)
 
 
 def as_int(value: Any) -> int | None:
