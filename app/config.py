@@ -24,6 +24,11 @@ REQUIRED_IN_PRODUCTION = (
 DEVELOPMENT_DATABASE = Path(__file__).resolve().parent.parent / "instance" / "motion-gateway.db"
 # What to do with a submission still in doubt after the grace (app/domain/doubt.py acts on them).
 UNCERTAIN_POLICIES = RESUBMIT, FAIL, WAIT = ("resubmit", "fail", "wait")
+# What pre-flight does with an image it cannot fetch: fail the motion (image_unreachable) or submit it anyway.
+UNREACHABLE_POLICIES = ("fail", "submit")
+# Credits per motion by model (JoggAI's prices, 2026-11); every model the API accepts needs one.
+DEFAULT_CREDIT_COSTS = "1.0=2,2.0=2,2.0-Pro=3,3.0=2"
+CREDIT_COST_MODELS = ("1.0", "2.0", "2.0-Pro", "3.0")
 
 DEVELOPMENT_DEFAULTS = {
     "DATABASE_URL": f"sqlite:///{DEVELOPMENT_DATABASE}",
@@ -77,6 +82,12 @@ class Settings:
     uncertain_policy: str = "resubmit"
     uncertain_grace: float = 600.0
     idempotency_ttl: timedelta = timedelta(hours=24)
+    preflight: bool = True
+    preflight_unreachable: str = "fail"
+    voice_cache_seconds: int = 3600
+    jogg_credit_costs: dict[str, int] = field(default_factory=lambda: parse_credit_costs(DEFAULT_CREDIT_COSTS))
+    credit_low_hours: float = 24.0
+    reuse_max_age: int = 30 * 86400
 
     @property
     def is_production(self) -> bool:
@@ -143,7 +154,40 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
             "UNCERTAIN_POLICY", "resubmit", validate=_one_of("UNCERTAIN_POLICY", UNCERTAIN_POLICIES)
         ),
         uncertain_grace=env.float("UNCERTAIN_GRACE", 600.0, validate=_positive),
+        **_credit_settings(env),
     )
+
+
+def _credit_settings(env: Env) -> dict:
+    """Pre-flight, credit costs, the low-credit alert and reuse (CONTRACT.md section 11)."""
+    return {
+        "preflight": env.bool("PREFLIGHT", True),
+        "preflight_unreachable": env.str(
+            "PREFLIGHT_UNREACHABLE", "fail", validate=_one_of("PREFLIGHT_UNREACHABLE", UNREACHABLE_POLICIES)
+        ),
+        "voice_cache_seconds": env.int("VOICE_CACHE_SECONDS", 3600, validate=_named_positive("VOICE_CACHE_SECONDS")),
+        "jogg_credit_costs": parse_credit_costs(env.str("JOGG_CREDIT_COSTS", DEFAULT_CREDIT_COSTS)),
+        "credit_low_hours": env.float("CREDIT_LOW_HOURS", 24.0, validate=_named_positive("CREDIT_LOW_HOURS")),
+        "reuse_max_age": env.int("REUSE_MAX_AGE", 30 * 86400, validate=_named_positive("REUSE_MAX_AGE")),
+    }
+
+
+def parse_credit_costs(text: str) -> dict[str, int]:
+    """`model=credits,...` into a dict; ValueError naming JOGG_CREDIT_COSTS on a bad entry or a missing model."""
+    costs: dict[str, int] = {}
+    for entry in (part.strip() for part in text.split(",")):
+        model, equals, value = (piece.strip() for piece in entry.partition("="))
+        if not equals or not model or not (value.isascii() and value.isdigit()):
+            raise ValueError(f"JOGG_CREDIT_COSTS: {entry!r} is not model=whole number of credits")
+        if model not in CREDIT_COST_MODELS:
+            raise ValueError(f"JOGG_CREDIT_COSTS: unknown model {model!r} (models: {', '.join(CREDIT_COST_MODELS)})")
+        if model in costs:
+            raise ValueError(f"JOGG_CREDIT_COSTS: model {model} is given twice")
+        costs[model] = int(value)
+    missing = [model for model in CREDIT_COST_MODELS if model not in costs]
+    if missing:
+        raise ValueError(f"JOGG_CREDIT_COSTS: no cost for model(s) {', '.join(missing)}")
+    return costs
 
 
 def normalise_database_url(url: str) -> str:
@@ -176,6 +220,17 @@ def _one_of(name: str, choices: tuple[str, ...]):
     def check(value: str) -> bool:
         if value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        return True
+
+    return check
+
+
+def _named_positive(name: str):
+    """environs validator: strictly positive, naming the setting when not."""
+
+    def check(value: float) -> bool:
+        if value <= 0:
+            raise ValueError(f"{name} must be a positive number")
         return True
 
     return check
