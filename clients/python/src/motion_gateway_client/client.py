@@ -16,7 +16,7 @@ from motion_gateway_client.calls import UNSET, Call, Unset
 from motion_gateway_client.errors import TransportFailed, WaitTimedOut, error_for
 from motion_gateway_client.feed import EventFeed, Page
 from motion_gateway_client.models import Delivery, Motion, StatusChange
-from motion_gateway_client.retrying import RetryPolicy
+from motion_gateway_client.retrying import RetryPolicy, note_retry
 
 
 class Client:
@@ -173,11 +173,14 @@ class Client:
                 delay = self.retry_policy.after_error(error, attempt, call.safety)
                 if delay is None:
                     raise TransportFailed(f"{call.method} {call.path}: {error!r}") from error
+                reason = type(error).__name__
             else:
                 if response.is_success:
                     return response
                 delay = self.retry_policy.after_response(response, attempt, call.safety)
                 if delay is None:
                     raise error_for(response.status_code, response.reason_phrase, response.content, response.headers)
+                reason = str(response.status_code)
+            note_retry(call.method, call.path, attempt, delay, reason)
             time.sleep(delay)
             attempt += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import random
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ import httpx
 
 from motion_gateway_client.errors import PROBLEM_TYPE, problem_document, retry_after_seconds
 
+log = logging.getLogger("motion_gateway_client")
 IN_FLIGHT = PROBLEM_TYPE + "idempotencyinflight"
 RETRIED_STATUSES = frozenset({429, 502, 503, 504})
 # 429 and 503 come before the request was handled; a 502 or 504 from a proxy may come after.
@@ -66,3 +68,9 @@ def _retryable(response: httpx.Response, safety: Safety) -> bool:
 def _problem_type(response: httpx.Response) -> str:
     """The type URN of a problem response."""
     return str(problem_document(response.status_code, "", response.content).get("type") or "")
+
+
+def note_retry(method: str, path: str, attempt: int, delay: float, reason: str) -> None:
+    """Log a retry about to happen (INFO on the motion_gateway_client logger; the delay also as retry_delay)."""
+    extra = {"retry_delay": delay, "retry_reason": reason, "retry_attempt": attempt + 1}
+    log.info("retrying %s %s in %.2f s after %s (retry %d)", method, path, delay, reason, attempt + 1, extra=extra)
