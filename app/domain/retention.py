@@ -38,7 +38,7 @@ def parse_age(text: str) -> timedelta:
 
 
 def purge(session: Session, older_than: timedelta, batch_size: int = 1000, now: datetime | None = None) -> dict:
-    """Delete what is past retention, committing after every batch; returns rows deleted per table.
+    """Delete what is past retention, one committed batch at a time; returns rows deleted per table.
 
     Finished motions go batch_size at a time, each together with its children in one transaction
     (so a batch may hold more than batch_size rows); every other table goes batch_size rows at a time.
@@ -50,7 +50,7 @@ def purge(session: Session, older_than: timedelta, batch_size: int = 1000, now: 
     while batch := _doomed_motion_batch(session, cutoff, batch_size):
         for model, deleted in _delete_motions(session, batch).items():
             counts[model.__tablename__] += deleted
-        session.commit()
+        end_batch(session)
     for model, condition in _expired(cutoff, now).items():
         counts[model.__tablename__] += _delete_in_batches(session, model, condition, batch_size)
     log.info("retention purge older than %s: %s", older_than, counts)
@@ -78,8 +78,12 @@ def count(session: Session, older_than: timedelta, now: datetime | None = None) 
         model.__tablename__: session.scalar(select(func.count()).select_from(model).where(condition))
         for model, condition in conditions.items()
     }
-    session.rollback()
     return counts
+
+
+def end_batch(session: Session) -> None:
+    """Commit one batch: a purge of a long backlog holds its locks and undo log a batch at a time, not all at once."""
+    session.commit()
 
 
 def _doomed_motions(cutoff: datetime) -> Select:
@@ -123,7 +127,7 @@ def _delete_in_batches(session: Session, model, condition: ColumnElement, batch_
     while True:
         batch = select(model.id).where(condition).limit(batch_size)
         deleted = _execute(session, delete(model).where(model.id.in_(batch)))
-        session.commit()
+        end_batch(session)
         total += deleted
         if deleted < batch_size:
             return total
