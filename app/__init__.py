@@ -4,19 +4,19 @@ import os
 
 from flask import Flask
 
-from app import logs, queues, services
+from app import jogg_connection, logs, queues
 from app.config import Settings, load_settings
 from app.database import configure_engine
 from app.extensions import db, migrate, rest_api
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the Flask app from settings (read from the environment when not given)."""
+    """Build the Flask app from settings (read from the environment when not given); no I/O, no migrations."""
     settings = settings or load_settings()
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(flask_config(settings))
     register_extensions(app)
-    logs.init_app(app)
+    register_connections(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -61,17 +61,22 @@ def register_extensions(app: Flask) -> None:
 
     rest_api.ERROR_SCHEMA = ProblemSchema
     rest_api.init_app(app)
-    queues.init_app(app)
-    services.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
 
 
+def register_connections(app: Flask) -> None:
+    """Build this process's shared clients once (they connect on first use): Redis, and JoggAI with its POST budget."""
+    queues.init_app(app)
+    jogg_connection.init_app(app)
+
+
 def register_blueprints(app: Flask) -> None:
-    """Mount the HTTP routes."""
+    """Mount the HTTP routes and their per-request hooks (request id, metrics, counted ops refusals)."""
     from app.api import auth, health, metrics, motions, notifications, webhooks
     from app.ops import views as ops_views
 
+    logs.init_app(app)
     metrics.instrument(app)
     app.after_request(auth.count_ops_refusal)
     app.register_blueprint(health.blp)

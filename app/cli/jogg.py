@@ -8,7 +8,7 @@ import redis
 from flask import current_app
 from flask.cli import AppGroup
 
-from app import services
+from app import jogg_connection
 from app.cli.output import emit
 from app.database import unit_of_work
 from app.domain import account as accounts
@@ -38,7 +38,7 @@ def register_webhook(url: str | None, wait: float) -> None:
     so JOGG_WEBHOOK_SECRET need not be set.
     """
     url = _checked(url or f"{current_app.config['SETTINGS'].public_base_url}/webhooks/jogg")
-    client = services.jogg_client()
+    client = jogg_connection.jogg_client()
     try:
         existing = _listed(client, url)
         endpoint = existing or _create(client, url, wait)
@@ -55,7 +55,7 @@ def register_webhook(url: str | None, wait: float) -> None:
 @jogg_cli.command("status")
 def jogg_status() -> None:
     """Check the JoggAI key, the credit left and the registered webhook endpoints (exit 1 unless the key works)."""
-    client, status = services.jogg_client(), {"key_valid": None, "credit_left": None, "webhook_endpoints": None}
+    client, status = jogg_connection.jogg_client(), {"key_valid": None, "credit_left": None, "webhook_endpoints": None}
     try:
         status["credit_left"] = client.remaining_quota()
         status["key_valid"] = True
@@ -127,7 +127,7 @@ def _warn_if_deaf(endpoint: Endpoint) -> None:
 
 def _take_post_slot(wait: float) -> None:
     """Block until the shared limiter grants a POST, or give up."""
-    budget, deadline = services.post_budget(), time.monotonic() + wait
+    budget, deadline = jogg_connection.post_budget(), time.monotonic() + wait
     while not budget.try_acquire():
         if time.monotonic() > deadline:
             raise click.ClickException("no JoggAI POST slot came free in time; try again later")

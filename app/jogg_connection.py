@@ -1,4 +1,4 @@
-"""The per-process service objects built from settings: the JoggAI client and the shared POST budget."""
+"""This process's connection to JoggAI, built once per app: the metered client, the POST budget, the submit policy."""
 
 import time
 
