@@ -2,11 +2,9 @@
 
 from app.domain import outbox
 from app.domain.errors import IllegalTransition
-from app.models import Motion, MotionEvent, Status
+from app.models import Motion, MotionEvent, Source, Status
 from app.models.types import utcnow
 from app.notifications import events as notification_events
-
-SOURCES = ("api", "worker", "webhook", "poll", "operator")
 
 ALLOWED: dict[Status | None, frozenset[Status]] = {
     None: frozenset({Status.QUEUED}),
@@ -18,10 +16,10 @@ ALLOWED: dict[Status | None, frozenset[Status]] = {
 }
 
 # failed -> queued is a retry, which only a person may ask for.
-EXPLICIT_ONLY = {(Status.FAILED, Status.QUEUED): frozenset({"api", "operator"})}
+EXPLICIT_ONLY = {(Status.FAILED, Status.QUEUED): frozenset({Source.API, Source.OPERATOR})}
 
 
-def can_move(current: Status | None, target: Status, source: str) -> bool:
+def can_move(current: Status | None, target: Status, source: Source) -> bool:
     """Whether the state machine allows this move from this source."""
     if target not in ALLOWED[current]:
         return False
@@ -29,10 +27,9 @@ def can_move(current: Status | None, target: Status, source: str) -> bool:
     return allowed_sources is None or source in allowed_sources
 
 
-def transition(session, motion: Motion, target: Status, source: str, detail: dict | None = None) -> MotionEvent:
+def transition(session, motion: Motion, target: Status, source: Source, detail: dict | None = None) -> MotionEvent:
     """Move a motion to a new status, writing its event row and follow-up work in the same transaction."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}")
+    source = _known(source)
     current = Status(motion.status) if motion.status else None
     if not can_move(current, target, source):
         raise IllegalTransition(
@@ -52,6 +49,14 @@ def transition(session, motion: Motion, target: Status, source: str, detail: dic
     if target is Status.QUEUED:
         outbox.nudge_dispatch(session)
     return event
+
+
+def _known(source: Source | str) -> Source:
+    """The Source a value names; ValueError for anything else (a typo must not reach the history)."""
+    try:
+        return Source(source)
+    except ValueError:
+        raise ValueError(f"unknown source {source!r}") from None
 
 
 def _stamp(motion: Motion, target: Status, now) -> None:

@@ -4,13 +4,21 @@ from app.models.caller import Caller
 from app.models.idempotency import IdempotencyKey
 from app.models.jogg_account import ACCOUNT_ID, JoggAccount
 from app.models.jogg_event import EventState, JoggEvent
-from app.models.motion import FINAL_STATUSES, MODELS, Motion, MotionEvent, Priority, Status
-from app.models.notification import CallbackEndpoint, Delivery, DeliveryAttempt, DeliveryStatus, NotificationEvent
+from app.models.motion import FINAL_STATUSES, MODELS, Motion, MotionEvent, Priority, Source, Status
+from app.models.notification import (
+    CallbackEndpoint,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventType,
+    NotificationEvent,
+)
 from app.models.outbox import OutboxEntry
 
 __all__ = [
     "ACCOUNT_ID",
     "EventState",
+    "EventType",
     "FINAL_STATUSES",
     "JoggAccount",
     "JoggEvent",
@@ -26,5 +34,6 @@ __all__ = [
     "NotificationEvent",
     "OutboxEntry",
     "Priority",
+    "Source",
     "Status",
 ]

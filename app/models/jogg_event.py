@@ -1,6 +1,7 @@
 """Webhook events received from JoggAI, stored raw before anything else happens to them."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -9,7 +10,7 @@ from app.extensions import db
 from app.models.types import BigId, UTCDateTime, utcnow
 
 
-class EventState:
+class EventState(StrEnum):
     """Where a stored event is in its processing."""
 
     RECEIVED = "received"

@@ -36,6 +36,16 @@ class Priority(StrEnum):
 MODELS = ("1.0", "2.0", "2.0-Pro", "3.0")
 
 
+class Source(StrEnum):
+    """Who caused a status change, as a motion's history records it."""
+
+    API = "api"  # the caller, through the HTTP API
+    WORKER = "worker"  # a job: submission, a timeout, a settled doubt
+    WEBHOOK = "webhook"  # a JoggAI webhook event
+    POLL = "poll"  # a status check against JoggAI
+    OPERATOR = "operator"  # a person, through the CLI
+
+
 def new_motion_id() -> str:
     """A fresh public motion id."""
     return "mot_" + secrets.token_hex(12)

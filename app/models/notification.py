@@ -2,6 +2,7 @@
 
 import secrets
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +14,15 @@ from app.models.types import BigId, JSONType, UTCDateTime, utcnow
 def new_public_id(prefix: str) -> str:
     """A fresh public id such as evt_... or dlv_..."""
     return f"{prefix}_{secrets.token_hex(12)}"
+
+
+class EventType(StrEnum):
+    """What a notification event tells a caller: the status its motion reached."""
+
+    PROCESSING = "motion.processing"
+    COMPLETED = "motion.completed"
+    FAILED = "motion.failed"
+    CANCELLED = "motion.cancelled"
 
 
 class NotificationEvent(db.Model):
@@ -34,7 +44,7 @@ class NotificationEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class DeliveryStatus:
+class DeliveryStatus(StrEnum):
     """Where a delivery is."""
 
     PENDING = "pending"

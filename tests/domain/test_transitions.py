@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from app import queues
 from app.domain.errors import IllegalTransition
-from app.domain.transitions import ALLOWED, SOURCES, can_move, transition
-from app.models import Motion, MotionEvent, OutboxEntry, Status
+from app.domain.transitions import ALLOWED, can_move, transition
+from app.models import Motion, MotionEvent, OutboxEntry, Source, Status
 from app.models.motion import new_motion_id
 
 LEGAL = {
@@ -58,7 +58,7 @@ def test_table_matches_the_contract():
 def test_illegal_moves_are_refused(session, caller_id, current, target):
     """Every move outside the table raises and writes no event or outbox row."""
     motion = motion_in(session, caller_id, current)
-    for source in SOURCES:
+    for source in Source:
         with pytest.raises(IllegalTransition):
             transition(session, motion, target, source)
     assert motion.status == current
@@ -69,19 +69,19 @@ def test_illegal_moves_are_refused(session, caller_id, current, target):
 def test_legal_moves_write_an_event(session, caller_id, current, target):
     """A legal move changes the status and records from, to, source and detail."""
     motion = motion_in(session, caller_id, current)
-    transition(session, motion, target, "operator", {"why": "test"})
+    transition(session, motion, target, Source.OPERATOR, {"why": "test"})
     session.commit()
     event = session.scalars(select(MotionEvent)).one()
     assert (event.from_status, event.to_status, event.source, event.detail) == (
         current,
         target,
-        "operator",
+        "operator",  # the same string in the database as ever
         {"why": "test"},
     )
     assert session.get(Motion, motion.id, populate_existing=True).status == target
 
 
-@pytest.mark.parametrize("source", ["worker", "webhook", "poll"])
+@pytest.mark.parametrize("source", [Source.WORKER, Source.WEBHOOK, Source.POLL])
 def test_only_a_person_may_retry(session, caller_id, source):
     """failed -> queued is refused from automatic sources."""
     assert not can_move(Status.FAILED, Status.QUEUED, source)
@@ -91,7 +91,7 @@ def test_only_a_person_may_retry(session, caller_id, source):
 
 
 def test_unknown_source_is_a_bug(session, caller_id):
-    """A source outside the contract's list is refused."""
+    """A source outside the Source enum (the contract's list) is refused."""
     motion = motion_in(session, caller_id, Status.QUEUED)
     with pytest.raises(ValueError, match="unknown source"):
         transition(session, motion, Status.CANCELLED, "cron")
@@ -101,7 +101,7 @@ def test_queueing_asks_for_a_dispatch_after_commit(app, session, caller_id, redi
     """Reaching queued writes no outbox row (the motion is the record) but nudges a dispatch once committed."""
     motion = motion_in(session, caller_id, None)
     session.add(motion)
-    transition(session, motion, Status.QUEUED, "api")
+    transition(session, motion, Status.QUEUED, Source.API)
     assert Queue(queues.DEFAULT, connection=redis_client).count == 0
     with app.app_context():  # the nudge goes out through the app's Redis once committed
         session.commit()
@@ -109,12 +109,17 @@ def test_queueing_asks_for_a_dispatch_after_commit(app, session, caller_id, redi
     assert [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs] == [queues.DISPATCH_JOB]
 
 
+def test_source_values_are_the_contracts():
+    """The history's source values, as stored and served, are the contract's five strings."""
+    assert [source.value for source in Source] == ["api", "worker", "webhook", "poll", "operator"]
+
+
 def test_terminal_timestamps(session, caller_id):
     """processing stamps submitted_at; completed stamps completed_at."""
     motion = motion_in(session, caller_id, Status.QUEUED)
-    transition(session, motion, Status.PROCESSING, "worker")
+    transition(session, motion, Status.PROCESSING, Source.WORKER)
     assert motion.submitted_at is not None and motion.completed_at is None
-    transition(session, motion, Status.COMPLETED, "webhook")
+    transition(session, motion, Status.COMPLETED, Source.WEBHOOK)
     assert motion.completed_at >= motion.submitted_at
 
 
@@ -122,5 +127,5 @@ def test_a_retry_forgets_the_previous_submissions_evidence(session, caller_id):
     """failed -> queued clears the photo-avatar list evidence, so the next POST's window starts afresh."""
     motion = motion_in(session, caller_id, Status.FAILED)
     motion.submission_evidence = {"list_before": [1], "list_after": [1, 2], "claimed": 2}
-    transition(session, motion, Status.QUEUED, "operator")
+    transition(session, motion, Status.QUEUED, Source.OPERATOR)
     assert motion.submission_evidence is None and motion.submit_attempts == 0
