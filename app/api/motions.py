@@ -6,18 +6,10 @@ from marshmallow import RAISE
 
 from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
+from app.api.schemas import IdempotencyHeaderSchema, MotionCreateSchema, MotionListQuerySchema, WaitQuerySchema
 from app.domain import idempotency, motions
 from app.extensions import db
-from app.schemas import (
-    IdempotencyHeaderSchema,
-    MotionCreateSchema,
-    MotionEventListSchema,
-    MotionListQuerySchema,
-    MotionPageSchema,
-    MotionSchema,
-    WaitQuerySchema,
-    motion_schema,
-)
+from app.shapes import MotionEventListSchema, MotionPageSchema, MotionSchema, motion_schema
 
 blp = Blueprint("motions", __name__, url_prefix="/v1/motions", description="Submit and follow motions")
 blp.before_request(require_caller)

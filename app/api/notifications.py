@@ -5,9 +5,10 @@ from marshmallow import RAISE
 
 from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
+from app.api.schemas import EventFeedQuerySchema
 from app.extensions import db
 from app.notifications import history
-from app.schemas import DeliveryListSchema, DeliverySchema, EventFeedQuerySchema, EventFeedSchema
+from app.shapes import DeliveryListSchema, DeliverySchema, EventFeedSchema
 
 blp = Blueprint("notifications", __name__, url_prefix="/v1", description="Callback deliveries and the event feed")
 blp.before_request(require_caller)

@@ -12,7 +12,7 @@ from http import HTTPStatus
 import flask_smorest
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"  # app.schemas.ProblemSchema, the app's ERROR_SCHEMA
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"  # app.api.problems.ProblemSchema, the app's ERROR_SCHEMA
 
 # One response component per problem the API documents: status -> (component name, description).
 _PROBLEMS = {

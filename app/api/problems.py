@@ -4,6 +4,7 @@ import logging
 
 import sqlalchemy.exc
 from flask import Flask, Response, current_app, json
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.domain.errors import DomainError, IdempotencyMismatch, NotFound
@@ -13,6 +14,21 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE = "urn:motion-gateway:problem:"
 MEDIA_TYPE = "application/problem+json"
 STATUS_FOR_DOMAIN_ERROR = {NotFound: 404, IdempotencyMismatch: 422}
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document (served as application/problem+json): the app's ERROR_SCHEMA."""
+
+    type = fields.String(required=True, metadata={"description": "a URN naming the problem, or about:blank"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "validation problems only: each invalid field and what is wrong with it"},
+    )
+    motion_id = fields.String(metadata={"description": "a duplicate external_id only: the motion that has it"})
 
 
 def problem(status: int, title: str, detail: str, slug: str | None = None, headers=None, **extra) -> Response:

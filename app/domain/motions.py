@@ -1,23 +1,20 @@
 """Motions as callers see them: accept, read, list, wait, cancel and retry."""
 
-import base64
-import binascii
-import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.cursors import motion_cursor
 from app.domain.errors import Conflict, ExternalIdTaken, IllegalTransition, NotFound
 from app.domain.transitions import transition
-from app.models import FINAL_STATUSES, Caller, Motion, MotionEvent, Status
+from app.models import FINAL_STATUSES, Caller, Motion, MotionEvent, Source, Status
 from app.models.motion import new_motion_id
 
 REQUEST_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg", "external_id")
-CURSOR_LIMIT = 256  # characters; the cursors we issue are about 100
 
 
 @dataclass(frozen=True)
@@ -28,12 +25,8 @@ class Page:
     next_cursor: str | None
 
 
-class BadCursor(ValueError):
-    """A pagination cursor that this service did not issue."""
-
-
 def create_motion(session: Session, caller: Caller, data: dict) -> Motion:
-    """Accept a validated request as a queued motion with its outbox entry (flushed, not committed)."""
+    """Accept a validated request as a queued motion (flushed, not committed)."""
     external_id = data.get("external_id")
     if external_id is not None:
         _refuse_taken_external_id(session, caller.id, external_id)
@@ -46,7 +39,7 @@ def create_motion(session: Session, caller: Caller, data: dict) -> Motion:
         **{name: data.get(name) for name in REQUEST_FIELDS},
     )
     session.add(motion)
-    transition(session, motion, Status.QUEUED, "api")
+    transition(session, motion, Status.QUEUED, Source.API)
     try:
         session.flush()
     except IntegrityError:
@@ -97,7 +90,7 @@ def list_motions(
     rows = list(session.scalars(stmt.order_by(Motion.created_at.desc(), Motion.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     items = rows[:limit]
-    return Page(items, encode_cursor(items[-1]) if more else None)
+    return Page(items, motion_cursor(items[-1].created_at, items[-1].id) if more else None)
 
 
 def cancel_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
@@ -107,7 +100,7 @@ def cancel_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
         raise _cannot(motion, Status.CANCELLED, "only a queued motion can be cancelled")
     if motion.submit_started_at is not None:
         raise Conflict(f"motion {motion_id} is being submitted to JoggAI and can no longer be cancelled")
-    transition(session, motion, Status.CANCELLED, "api", {"reason": "cancelled by caller"})
+    transition(session, motion, Status.CANCELLED, Source.API, {"reason": "cancelled by caller"})
     return motion
 
 
@@ -116,7 +109,8 @@ def retry_motion(session: Session, caller_id: int, motion_id: str) -> Motion:
     motion = get_motion(session, caller_id, motion_id)
     if motion.status != Status.FAILED:
         raise _cannot(motion, Status.QUEUED, "only a failed motion can be retried")
-    transition(session, motion, Status.QUEUED, "api", {"reason": "retried by caller", "previous_error": motion.error})
+    detail = {"reason": "retried by caller", "previous_error": motion.error}
+    transition(session, motion, Status.QUEUED, Source.API, detail)
     return motion
 
 
@@ -124,27 +118,6 @@ def motion_events(session: Session, caller_id: int, motion_id: str) -> list[Moti
     """The status history of the caller's motion, oldest first."""
     get_motion(session, caller_id, motion_id)
     return list(session.scalars(select(MotionEvent).where(MotionEvent.motion_id == motion_id).order_by(MotionEvent.id)))
-
-
-def encode_cursor(motion: Motion) -> str:
-    """An opaque cursor pointing just past this motion."""
-    raw = json.dumps([motion.created_at.isoformat(), motion.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The position a cursor points at, or BadCursor."""
-    try:
-        if len(cursor) > CURSOR_LIMIT:  # also keeps json.loads far from its recursion limit
-            raise ValueError("cursor too long")
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, motion_id = json.loads(raw)
-        at = datetime.fromisoformat(at)
-        if at.tzinfo is None or not isinstance(motion_id, str) or not motion_id.isascii() or "\x00" in motion_id:
-            raise ValueError("not a position this service issued")
-        return at.astimezone(UTC), motion_id
-    except (binascii.Error, ValueError, TypeError, OverflowError) as exc:
-        raise BadCursor("cursor is not one this service issued") from exc
 
 
 def _cannot(motion: Motion, target: Status, rule: str) -> IllegalTransition:

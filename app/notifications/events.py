@@ -3,13 +3,14 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Delivery, Motion, NotificationEvent, Status
+from app.models import Delivery, EventType, Motion, NotificationEvent, Status
+from app.shapes import motion_schema
 
 EVENT_TYPES = {
-    Status.PROCESSING: "motion.processing",
-    Status.COMPLETED: "motion.completed",
-    Status.FAILED: "motion.failed",
-    Status.CANCELLED: "motion.cancelled",
+    Status.PROCESSING: EventType.PROCESSING,
+    Status.COMPLETED: EventType.COMPLETED,
+    Status.FAILED: EventType.FAILED,
+    Status.CANCELLED: EventType.CANCELLED,
 }
 
 
@@ -18,11 +19,9 @@ def record(session: Session, motion: Motion, status: Status) -> NotificationEven
     event_type = EVENT_TYPES.get(status)
     if event_type is None:
         return None
-    from app.schemas import motion_schema  # the caller-facing shape of a motion, frozen at this moment
-
     last = select(func.max(NotificationEvent.sequence)).where(NotificationEvent.motion_id == motion.id)
     sequence = (session.scalar(last) or 0) + 1
-    snapshot = motion_schema.dump(motion)
+    snapshot = motion_schema.dump(motion)  # the caller-facing shape of the motion, frozen at this moment
     event = NotificationEvent(
         caller_id=motion.caller_id, motion_id=motion.id, type=event_type, sequence=sequence, data=snapshot
     )
@@ -34,8 +33,8 @@ def record(session: Session, motion: Motion, status: Status) -> NotificationEven
     return event
 
 
-def envelope(event: NotificationEvent) -> dict:
-    """The callback body: the same bytes on every attempt of this event."""
+def callback_body(event: NotificationEvent) -> dict:
+    """The JSON body POSTed to a callback URL: the same bytes on every attempt of this event."""
     return {
         "id": event.public_id,
         "type": event.type,

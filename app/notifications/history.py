@@ -1,20 +1,15 @@
 """What callers see and redo of their notifications: delivery history, redelivery, the pull feed."""
 
-import base64
-import binascii
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.cursors import feed_cursor
 from app.domain.errors import NotFound
 from app.domain.motions import get_motion
 from app.models import CallbackEndpoint, Delivery, DeliveryStatus, NotificationEvent
 from app.models.types import utcnow
-
-
-class BadFeedCursor(ValueError):
-    """An events cursor this service did not issue."""
 
 
 def deliveries_of(session: Session, caller_id: int, motion_id: str) -> list[Delivery]:
@@ -56,23 +51,7 @@ def events_after(session: Session, caller_id: int, after: int, limit: int, lag: 
     )
     items = list(session.scalars(stmt))
     last = items[-1].id if items else after
-    return items, encode_cursor(last)
-
-
-def encode_cursor(position: int) -> str:
-    """An opaque cursor for a feed position."""
-    return base64.urlsafe_b64encode(f"e{position}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The feed position a cursor stands for."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("e"):
-            raise ValueError(text)
-        return int(text[1:])
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise BadFeedCursor("cursor is not one this service issued") from exc
+    return items, feed_cursor(last)
 
 
 def _again(session: Session, original: Delivery) -> Delivery:

@@ -1,24 +1,22 @@
-"""Marshmallow schemas: every rule the API enforces on input, and the shape of every output."""
+"""What the API accepts: the request bodies, query strings and headers it parses, and every rule on them."""
 
 import json
+from collections.abc import Callable
 from datetime import UTC
 
 from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from app import cursors
 from app.api.json_input import value_depth
-from app.domain.motions import BadCursor, decode_cursor
-from app.domain.transitions import SOURCES
+from app.cursors import BadCursor
 from app.models import MODELS, Priority, Status
-from app.notifications.history import BadFeedCursor
-from app.notifications.history import decode_cursor as feed_decode
 from app.notifications.url_safety import UnsafeCallbackUrl, check_syntax_only, image_url_refusal
 
 DESCRIPTION_LIMIT_1_0 = 300  # bytes, exclusive: "under 300 bytes" for model 1.0
 DESCRIPTION_LIMIT = 1500  # bytes, inclusive, for the other models
 METADATA_LIMIT = 4096  # bytes of compact JSON
 METADATA_DEPTH = 16  # the metadata object is level 1; each object or array inside it adds one
-FEED_POSITION_LIMIT = 2**63  # feed positions are BIGINT sequence numbers
 URL_LIMIT = 2048
 
 
@@ -123,26 +121,17 @@ class UTCDateTimeField(fields.AwareDateTime):
 
 
 class CursorField(fields.String):
-    """An opaque listing cursor, decoded to the position it points at."""
+    """An opaque paging cursor, decoded by `position` (a reader of app/cursors.py) to where it points."""
+
+    def __init__(self, position: Callable[[str], object], **kwargs):
+        super().__init__(**kwargs)
+        self.position = position
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return decode_cursor(super()._deserialize(value, attr, data, **kwargs))
+            return self.position(super()._deserialize(value, attr, data, **kwargs))
         except BadCursor as exc:
             raise ValidationError(str(exc)) from None
-
-
-class FeedCursorField(fields.String):
-    """An events-feed cursor, decoded to its position."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            position = feed_decode(super()._deserialize(value, attr, data, **kwargs))
-        except BadFeedCursor as exc:
-            raise ValidationError(str(exc)) from None
-        if not 0 <= position < FEED_POSITION_LIMIT:
-            raise ValidationError("cursor is not one this service issued")
-        return position
 
 
 class MotionListQuerySchema(Schema):
@@ -156,135 +145,11 @@ class MotionListQuerySchema(Schema):
     created_after = UTCDateTimeField(default_timezone=UTC)
     created_before = UTCDateTimeField(default_timezone=UTC)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = CursorField()
-
-
-class MotionErrorSchema(Schema):
-    """A motion's error: our code, a message, and JoggAI's business code if it gave one."""
-
-    code = fields.String()
-    message = fields.String()
-    jogg_code = fields.Integer(allow_none=True)
-
-
-class MotionSchema(Schema):
-    """A motion as callers see it."""
-
-    id = fields.String()
-    status = fields.String()
-    image_url = fields.String()
-    name = fields.String()
-    voice_id = fields.String()
-    model = fields.String()
-    photo_id = fields.String(allow_none=True)
-    description = fields.String(allow_none=True)
-    welcome_msg = fields.String(allow_none=True)
-    callback_url = fields.String(allow_none=True)
-    meta = fields.Dict(data_key="metadata", allow_none=True)
-    external_id = fields.String(allow_none=True)
-    priority = fields.String()
-    jogg_motion_id = fields.String(allow_none=True)
-    avatar_id = fields.Integer(allow_none=True)
-    preview_url = fields.String(allow_none=True)
-    error = fields.Nested(MotionErrorSchema, allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    submitted_at = fields.DateTime(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
-
-
-class MotionPageSchema(Schema):
-    """One page of motions."""
-
-    items = fields.List(fields.Nested(MotionSchema))
-    next_cursor = fields.String(allow_none=True)
-
-
-class MotionEventSchema(Schema):
-    """One status change in a motion's history."""
-
-    at = fields.DateTime()
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String()
-    source = fields.String(validate=validate.OneOf(SOURCES))
-    detail = fields.Dict(allow_none=True)
-
-
-class MotionEventListSchema(Schema):
-    """A motion's status history."""
-
-    items = fields.List(fields.Nested(MotionEventSchema))
-
-
-class DeliveryAttemptSchema(Schema):
-    """One attempt of a callback delivery."""
-
-    at = fields.DateTime()
-    status_code = fields.Integer(allow_none=True)
-    error = fields.String(allow_none=True)
-    duration_ms = fields.Integer()
-    next_attempt_at = fields.DateTime(allow_none=True)
-
-
-class DeliverySchema(Schema):
-    """A callback delivery and its attempts."""
-
-    id = fields.String(attribute="public_id")
-    event_id = fields.Function(lambda d: d.event.public_id)
-    event_type = fields.Function(lambda d: d.event.type)
-    sequence = fields.Integer()
-    url = fields.String()
-    status = fields.String()
-    next_attempt_at = fields.DateTime(allow_none=True)
-    last_error = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
-    attempts = fields.List(fields.Nested(DeliveryAttemptSchema), attribute="attempt_log")
-
-
-class DeliveryListSchema(Schema):
-    """A motion's callback deliveries."""
-
-    items = fields.List(fields.Nested(DeliverySchema))
-
-
-class NotificationEventSchema(Schema):
-    """A notification event, exactly as callbacks carry it."""
-
-    id = fields.String(attribute="public_id")
-    type = fields.String()
-    created_at = fields.DateTime()
-    sequence = fields.Integer()
-    data = fields.Dict()
+    cursor = CursorField(cursors.motion_position)
 
 
 class EventFeedQuerySchema(Schema):
     """Query of GET /v1/events."""
 
-    after = FeedCursorField()
+    after = CursorField(cursors.feed_position)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-
-
-class EventFeedSchema(Schema):
-    """One page of the pull feed; pass next_cursor back as `after` to resume."""
-
-    items = fields.List(fields.Nested(NotificationEventSchema))
-    next_cursor = fields.String()
-
-
-class ProblemSchema(Schema):
-    """An RFC 9457 problem document (served as application/problem+json)."""
-
-    type = fields.String(required=True, metadata={"description": "a URN naming the problem, or about:blank"})
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String(required=True)
-    errors = fields.Dict(
-        keys=fields.String(),
-        values=fields.List(fields.String()),
-        metadata={"description": "validation problems only: each invalid field and what is wrong with it"},
-    )
-    motion_id = fields.String(metadata={"description": "a duplicate external_id only: the motion that has it"})
-
-
-motion_schema = MotionSchema()

@@ -1,0 +1,118 @@
+"""What callers see: motions, their history, deliveries and notification events, as marshmallow output shapes.
+
+Output only (nothing here validates input; see `app/api/schemas.py`), built from the models alone, so
+that the state machine can freeze a motion's shape into a notification without touching the API.
+"""
+
+from marshmallow import Schema, fields, validate
+
+from app.models import Source
+
+
+class MotionErrorSchema(Schema):
+    """A motion's error: our code, a message, and JoggAI's business code if it gave one."""
+
+    code = fields.String()
+    message = fields.String()
+    jogg_code = fields.Integer(allow_none=True)
+
+
+class MotionSchema(Schema):
+    """A motion as callers see it."""
+
+    id = fields.String()
+    status = fields.String()
+    image_url = fields.String()
+    name = fields.String()
+    voice_id = fields.String()
+    model = fields.String()
+    photo_id = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    welcome_msg = fields.String(allow_none=True)
+    callback_url = fields.String(allow_none=True)
+    meta = fields.Dict(data_key="metadata", allow_none=True)
+    external_id = fields.String(allow_none=True)
+    priority = fields.String()
+    jogg_motion_id = fields.String(allow_none=True)
+    avatar_id = fields.Integer(allow_none=True)
+    preview_url = fields.String(allow_none=True)
+    error = fields.Nested(MotionErrorSchema, allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class MotionPageSchema(Schema):
+    """One page of motions."""
+
+    items = fields.List(fields.Nested(MotionSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class MotionEventSchema(Schema):
+    """One status change in a motion's history."""
+
+    at = fields.DateTime()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    source = fields.String(validate=validate.OneOf([source.value for source in Source]))
+    detail = fields.Dict(allow_none=True)
+
+
+class MotionEventListSchema(Schema):
+    """A motion's status history."""
+
+    items = fields.List(fields.Nested(MotionEventSchema))
+
+
+class DeliveryAttemptSchema(Schema):
+    """One attempt of a callback delivery."""
+
+    at = fields.DateTime()
+    status_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    duration_ms = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+
+
+class DeliverySchema(Schema):
+    """A callback delivery and its attempts."""
+
+    id = fields.String(attribute="public_id")
+    event_id = fields.Function(lambda d: d.event.public_id)
+    event_type = fields.Function(lambda d: d.event.type)
+    sequence = fields.Integer()
+    url = fields.String()
+    status = fields.String()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    attempts = fields.List(fields.Nested(DeliveryAttemptSchema), attribute="attempt_log")
+
+
+class DeliveryListSchema(Schema):
+    """A motion's callback deliveries."""
+
+    items = fields.List(fields.Nested(DeliverySchema))
+
+
+class NotificationEventSchema(Schema):
+    """A notification event, exactly as callbacks carry it."""
+
+    id = fields.String(attribute="public_id")
+    type = fields.String()
+    created_at = fields.DateTime()
+    sequence = fields.Integer()
+    data = fields.Dict()
+
+
+class EventFeedSchema(Schema):
+    """One page of the pull feed; pass next_cursor back as `after` to resume."""
+
+    items = fields.List(fields.Nested(NotificationEventSchema))
+    next_cursor = fields.String()
+
+
+motion_schema = MotionSchema()
