@@ -3,12 +3,16 @@
 from flask import Response, current_app, g, json, request, url_for
 from flask.views import MethodView
 from marshmallow import RAISE
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
 from app.api.schemas import IdempotencyHeaderSchema, MotionCreateSchema, MotionListQuerySchema, WaitQuerySchema
+from app.database import unit_of_work
 from app.domain import idempotency, motions
 from app.extensions import db
+from app.models import IdempotencyKey, Motion
 from app.shapes import MotionEventListSchema, MotionPageSchema, MotionSchema, motion_schema
 
 blp = Blueprint("motions", __name__, url_prefix="/v1/motions", description="Submit and follow motions")
@@ -79,9 +83,8 @@ class MotionItem(MethodView):
 @blp.alt_response(409, response=PROBLEM[409])
 def cancel(motion_id):
     """Cancel a queued motion (409 once it has been submitted)."""
-    motion = motions.cancel_motion(db.session, g.caller.id, motion_id)
-    db.session.commit()
-    return motion
+    with unit_of_work() as session:
+        return motions.cancel_motion(session, g.caller.id, motion_id)
 
 
 @blp.post("/<motion_id>/retry")
@@ -90,9 +93,8 @@ def cancel(motion_id):
 @blp.alt_response(409, response=PROBLEM[409])
 def retry(motion_id):
     """Queue a failed motion again (409 unless it failed)."""
-    motion = motions.retry_motion(db.session, g.caller.id, motion_id)
-    db.session.commit()
-    return motion
+    with unit_of_work() as session:
+        return motions.retry_motion(session, g.caller.id, motion_id)
 
 
 @blp.get("/<motion_id>/events")
@@ -106,22 +108,46 @@ def events(motion_id):
 def _accept(data: dict, key: str | None) -> tuple[int, str, bool]:
     """Create the motion, honouring an Idempotency-Key; returns status, JSON body, replayed."""
     if key is None:
-        motion = motions.create_motion(db.session, g.caller, data)
-        body = json.dumps(motion_schema.dump(motion))
-        db.session.commit()
-        return 202, body, False
-    ttl = current_app.config["SETTINGS"].idempotency_ttl
-    fingerprint = idempotency.request_hash(request.get_json())
-    claim = idempotency.reserve(db.session, g.caller.id, key, fingerprint, ttl)
+        with unit_of_work() as session:
+            return 202, _create(session, data)[1], False
+    claim = _claim_key(key)
     if isinstance(claim, idempotency.Replay):
         return claim.status, claim.body, True
+    return 202, _create_once(claim, data), False
+
+
+def _claim_key(key: str) -> IdempotencyKey | idempotency.Replay:
+    """Step 1 of a keyed request: hold the key, or find the response to replay."""
+    ttl = current_app.config["SETTINGS"].idempotency_ttl
+    fingerprint = idempotency.request_hash(request.get_json())
+    for _ in range(idempotency.CLAIM_TRIES):
+        try:
+            # Commit the claim before the work: a concurrent duplicate must see the key in flight.
+            with unit_of_work() as session:
+                claim = idempotency.claim(session, g.caller.id, key, fingerprint, ttl)
+        except IntegrityError:  # a concurrent request inserted the key first: look again
+            continue
+        if claim is not None:
+            return claim
+    raise idempotency.in_flight(key)
+
+
+def _create_once(claim: IdempotencyKey, data: dict) -> str:
+    """Step 2 of a keyed request: create the motion and store its response together, or give the key back."""
     try:
-        motion = motions.create_motion(db.session, g.caller, data)
-        body = json.dumps(motion_schema.dump(motion))
-        idempotency.complete(claim, motion.id, 202, body)
-        db.session.commit()
+        # Commit the motion with the response to replay: a repeat finds both or neither.
+        with unit_of_work() as session:
+            motion, body = _create(session, data)
+            idempotency.complete(claim, motion.id, 202, body)
     except BaseException:
-        db.session.rollback()
-        idempotency.release(db.session, claim)
+        # Commit the release at once, whatever failed: a retry of this request must run again.
+        with unit_of_work() as session:
+            idempotency.release(session, claim)
         raise
-    return 202, body, False
+    return body
+
+
+def _create(session: Session, data: dict) -> tuple[Motion, str]:
+    """Create the motion (flushed) and its JSON body."""
+    motion = motions.create_motion(session, g.caller, data)
+    return motion, json.dumps(motion_schema.dump(motion))

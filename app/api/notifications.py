@@ -6,6 +6,7 @@ from marshmallow import RAISE
 from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
 from app.api.schemas import EventFeedQuerySchema
+from app.database import unit_of_work
 from app.extensions import db
 from app.notifications import history
 from app.shapes import DeliveryListSchema, DeliverySchema, EventFeedSchema
@@ -28,9 +29,8 @@ def motion_deliveries(motion_id):
 @blp.alt_response(404, response=PROBLEM[404])
 def redeliver(delivery_id):
     """Send that notification again now (a new delivery of the same event, same webhook-id)."""
-    delivery = history.redeliver(db.session, g.caller.id, delivery_id)
-    db.session.commit()
-    return delivery
+    with unit_of_work() as session:
+        return history.redeliver(session, g.caller.id, delivery_id)
 
 
 @blp.get("/events")

@@ -1,4 +1,4 @@
-"""Idempotency-Key handling: reserve a key, replay its first response, or refuse a clash."""
+"""Idempotency-Key handling: claim a key, replay its first response, or refuse a clash; the caller commits."""
 
 import hashlib
 import json
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain.errors import IdempotencyInFlight, IdempotencyMismatch
@@ -15,6 +14,7 @@ from app.models.types import utcnow
 
 # A reservation not finished by then is taken to belong to a crashed request.
 ABANDONED_AFTER = timedelta(seconds=60)
+CLAIM_TRIES = 3  # an expired row, a lost race or a lost take-over each cost one
 
 
 @dataclass(frozen=True)
@@ -31,32 +31,37 @@ def request_hash(body: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def reserve(session: Session, caller_id: int, key: str, fingerprint: str, ttl: timedelta) -> IdempotencyKey | Replay:
-    """Claim the key for this request (committing at once), or return the replay of its first response."""
-    for _ in range(3):
-        existing = _load(session, caller_id, key)
-        if existing is None:
-            claimed = _try_insert(session, caller_id, key, fingerprint, ttl)
-            if claimed is not None:
-                return claimed
-            continue
-        outcome = _judge(session, existing, fingerprint)
-        if outcome is not None:
-            return outcome
-    raise IdempotencyInFlight(f"a request with Idempotency-Key {key!r} is in flight")
+Claim = IdempotencyKey | Replay | None
+
+
+def claim(session: Session, caller_id: int, key: str, fingerprint: str, ttl: timedelta) -> Claim:
+    """One try at the key (flushed, not committed): our reservation, the replay of its first response, or None.
+
+    None means look again (an expired row was deleted, or an abandoned one was taken by another
+    request). Raises IdempotencyMismatch or IdempotencyInFlight, and IntegrityError at the flush
+    when a concurrent request inserted the same key first (look again after rolling back).
+    """
+    existing = _load(session, caller_id, key)
+    if existing is None:
+        return _insert(session, caller_id, key, fingerprint, ttl)
+    return _judge(session, existing, fingerprint)
+
+
+def in_flight(key: str) -> IdempotencyInFlight:
+    """The refusal for a key still contested after CLAIM_TRIES tries."""
+    return IdempotencyInFlight(f"a request with Idempotency-Key {key!r} is in flight")
 
 
 def complete(row: IdempotencyKey, motion_id: str, status: int, body: str) -> None:
-    """Store the response to replay; committed together with the work it describes."""
+    """Store the response to replay, in the transaction of the work it describes."""
     row.motion_id = motion_id
     row.response_status = status
     row.response_body = body
 
 
 def release(session: Session, row: IdempotencyKey) -> None:
-    """Give a key back after the request failed, so that a retry runs again."""
+    """Give a key back after the request failed, so that a retry runs again (flushed, not committed)."""
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id))
-    session.commit()
 
 
 def purge_expired(session: Session) -> int:
@@ -71,18 +76,14 @@ def _load(session: Session, caller_id: int, key: str) -> IdempotencyKey | None:
     return session.scalar(stmt.execution_options(populate_existing=True))
 
 
-def _try_insert(session: Session, caller_id: int, key: str, fingerprint: str, ttl: timedelta):
-    """Insert the reservation; None when a concurrent request won the race."""
+def _insert(session: Session, caller_id: int, key: str, fingerprint: str, ttl: timedelta) -> IdempotencyKey:
+    """Add and flush our reservation; a concurrent one with the same key makes the flush raise IntegrityError."""
     now = utcnow()
     row = IdempotencyKey(
         caller_id=caller_id, key=key, request_hash=fingerprint, locked_at=now, created_at=now, expires_at=now + ttl
     )
     session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return None
+    session.flush()
     return row
 
 
@@ -91,7 +92,7 @@ def _judge(session: Session, existing: IdempotencyKey, fingerprint: str) -> Idem
     now = utcnow()
     if existing.expires_at <= now:
         session.delete(existing)
-        session.commit()
+        session.flush()
         return None
     if existing.request_hash != fingerprint:
         raise IdempotencyMismatch(f"Idempotency-Key {existing.key!r} was already used with a different request body")
@@ -109,5 +110,4 @@ def _take_over(session: Session, abandoned: IdempotencyKey, now) -> IdempotencyK
         .where(IdempotencyKey.id == abandoned.id, IdempotencyKey.locked_at == abandoned.locked_at)
         .values(locked_at=now)
     )
-    session.commit()
     return _load(session, abandoned.caller_id, abandoned.key) if result.rowcount == 1 else None

@@ -49,7 +49,8 @@ def test_key_in_flight_is_409(client, auth, session):
     post(client, auth, VALID, "warm-up")
     caller_id = session.scalar(select(Motion.caller_id))
     fingerprint = idempotency.request_hash(VALID)
-    idempotency.reserve(session, caller_id, "k-3", fingerprint, timedelta(hours=24))
+    idempotency.claim(session, caller_id, "k-3", fingerprint, timedelta(hours=24))
+    session.commit()  # a first request holds the key
     resp = post(client, auth, VALID, "k-3")
     assert resp.status_code == 409
     assert "in flight" in resp.get_json()["detail"]
@@ -59,7 +60,7 @@ def test_abandoned_reservation_is_taken_over(client, auth, session):
     """A reservation left by a crashed request is reclaimed after a minute."""
     post(client, auth, VALID, "warm-up")
     caller_id = session.scalar(select(Motion.caller_id))
-    row = idempotency.reserve(session, caller_id, "k-4", idempotency.request_hash(VALID), timedelta(hours=24))
+    row = idempotency.claim(session, caller_id, "k-4", idempotency.request_hash(VALID), timedelta(hours=24))
     row.locked_at = utcnow() - timedelta(minutes=5)
     session.commit()
     resp = post(client, auth, VALID, "k-4")
