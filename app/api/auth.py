@@ -1,5 +1,7 @@
 """The checks every /v1 request passes first: the caller's Bearer API key, then input we can read and store."""
 
+from enum import StrEnum
+
 from flask import Response, g, request
 
 from app import logs, metrics
@@ -11,17 +13,34 @@ from app.extensions import db
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="motion-gateway"'}
 
 
+class Credential(StrEnum):
+    """What was presented and refused (the `kind` label of mg_auth_failures_total)."""
+
+    API_KEY = "api_key"
+    WEBHOOK_SIGNATURE = "webhook_signature"
+    OPS = "ops"
+
+
+class Refusal(StrEnum):
+    """Why it was refused (the `reason` label of mg_auth_failures_total)."""
+
+    MISSING = "missing"
+    INVALID = "invalid"  # an API key or operator token that is unknown, revoked or wrong
+    MALFORMED = "malformed"  # a webhook signature that is not 64 lowercase hex digits
+    MISMATCH = "mismatch"  # a well-formed webhook signature that no configured secret made
+
+
 def require_caller():
     """before_request hook: resolve the caller from its key (one indexed lookup) or answer 401."""
     if request.method == "OPTIONS":
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        metrics.AUTH_FAILURES.labels("api_key", "missing").inc()
+        metrics.AUTH_FAILURES.labels(Credential.API_KEY, Refusal.MISSING).inc()
         return problem(401, "Unauthorized", "send 'Authorization: Bearer <api key>'", "unauthorized", CHALLENGE)
     caller = authenticate(db.session, token.strip()) if token.isascii() else None  # keys are ASCII
     if caller is None:
-        metrics.AUTH_FAILURES.labels("api_key", "invalid").inc()
+        metrics.AUTH_FAILURES.labels(Credential.API_KEY, Refusal.INVALID).inc()
         return problem(401, "Unauthorized", "the API key is unknown or revoked", "unauthorized", CHALLENGE)
     g.caller = caller
     logs.bind(caller=caller.name)
@@ -42,7 +61,7 @@ def count_ops_refusal(response: Response) -> Response:
     """after_request hook: count a refused operator login or token in /metrics by reason."""
     if request.blueprint == "ops" and response.status_code == 401:
         presented = request.headers.get("Authorization") or request.cookies or request.form.get("token")
-        metrics.AUTH_FAILURES.labels("ops", "invalid" if presented else "missing").inc()
+        metrics.AUTH_FAILURES.labels(Credential.OPS, Refusal.INVALID if presented else Refusal.MISSING).inc()
     return response
 
 

@@ -1,38 +1,61 @@
 """POST /webhooks/jogg: verify JoggAI's signature on the raw body, store the event, acknowledge at once."""
 
 import functools
+from enum import StrEnum
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from app import metrics
+from app.api.auth import Credential, Refusal
 from app.api.problems import problem
+from app.database import unit_of_work
+from app.database import unit_of_work
 from app.domain import jogg_events
 from app.extensions import db
 
 blp = Blueprint("webhooks", __name__)
 
 
+class Receipt(StrEnum):
+    """What became of a webhook (the `result` label of mg_jogg_webhooks_total)."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
 @blp.post("/webhooks/jogg")
 def receive_jogg_webhook():
     """Verified events are stored (or counted as duplicates) and answered 200; the work happens in a job."""
     raw = request.get_data(cache=False)  # the exact bytes JoggAI signed; nothing is parsed before verifying
-    settings = current_app.config["SETTINGS"]
-    configured = (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old)
     signature = request.headers.get("X-Webhook-Signature")
-    stamp = functools.partial(jogg_events.secrets_stamp, current_app.extensions["redis"])
-    if not jogg_events.verify(db.session, raw, signature, configured, stamp):
-        db.session.rollback()
-        metrics.WEBHOOKS.labels("rejected").inc()
-        metrics.AUTH_FAILURES.labels("webhook_signature", _refusal_reason(signature)).inc()
-        return problem(401, "Unauthorized", "missing or invalid X-Webhook-Signature", "bad-signature")
+    if not _signed_by_jogg(raw, signature):
+        return _refuse(signature)
     parsed = jogg_events.parse(raw, request.headers.get("X-Webhook-Event"))
-    event, duplicate = jogg_events.store(db.session, raw, parsed)
-    metrics.WEBHOOKS.labels("duplicate" if duplicate else "accepted").inc()
+    with unit_of_work() as session:
+        event, duplicate = jogg_events.store(session, raw, parsed)
+    metrics.WEBHOOKS.labels(Receipt.DUPLICATE if duplicate else Receipt.ACCEPTED).inc()
     return jsonify(received=True, duplicate=duplicate, state=event.state)
 
 
-def _refusal_reason(signature: str | None) -> str:
+def _signed_by_jogg(raw: bytes, signature: str | None) -> bool:
+    """Whether a configured webhook secret (current or previous) signed these bytes; reads only."""
+    settings = current_app.config["SETTINGS"]
+    configured = (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old)
+    stamp = functools.partial(jogg_events.secrets_stamp, current_app.extensions["redis"])
+    return jogg_events.verify(db.session, raw, signature, configured, stamp)
+
+
+def _refuse(signature: str | None) -> Response:
+    """Count the refusal and answer 401; the verification's reads end here."""
+    db.session.rollback()
+    metrics.WEBHOOKS.labels(Receipt.REJECTED).inc()
+    metrics.AUTH_FAILURES.labels(Credential.WEBHOOK_SIGNATURE, _refusal_reason(signature)).inc()
+    return problem(401, "Unauthorized", "missing or invalid X-Webhook-Signature", "bad-signature")
+
+
+def _refusal_reason(signature: str | None) -> Refusal:
     """Why a signature was refused, for /metrics: missing, malformed (not 64 lowercase hex digits) or mismatch."""
     if not signature:
-        return "missing"
-    return "mismatch" if jogg_events.signature_shape(signature) else "malformed"
+        return Refusal.MISSING
+    return Refusal.MISMATCH if jogg_events.signature_shape(signature) else Refusal.MALFORMED
