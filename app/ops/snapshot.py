@@ -16,6 +16,8 @@ from app.models import CallbackEndpoint, Caller, Motion, Status
 from app.queues import ALL_QUEUES
 
 UNAVAILABLE = "unavailable"
+IN_DOUBT = "in doubt"  # a submission flagged: its POST got no answer
+SUBMITTING = "submitting"  # a submission whose POST has begun and is not (yet) flagged
 DAY = timedelta(hours=24)
 HOUR = timedelta(hours=1)
 LATEST_ERRORS = 10
@@ -104,7 +106,7 @@ def submissions_in_doubt(session: Session, now: datetime) -> list[dict]:
         {
             "id": row.id,
             "name": row.name,
-            "state": "in doubt" if row.submission_uncertain_at else "submitting",
+            "state": IN_DOUBT if row.submission_uncertain_at else SUBMITTING,
             "age_seconds": int((now - (row.submission_uncertain_at or row.submit_started_at)).total_seconds()),
         }
         for row in session.execute(stmt)
