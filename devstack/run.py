@@ -10,6 +10,8 @@ INSTANCE = ROOT / "instance"
 REDIS_PORT = 6389
 WEB_URL = "http://127.0.0.1:8000"
 DEMO_CALLER = "demo"
+# A portrait the sandbox draws, so the demo needs no internet (IMAGE_ALLOWED_NETWORKS admits loopback here).
+DEMO_IMAGE_URL = "http://127.0.0.1:8100/_sandbox/images/1024x1536.png"
 
 DEV_ENV = {
     "APP_ENV": "development",
@@ -54,9 +56,7 @@ def prepare() -> str:
 
 def banner(api_key: str) -> str:
     """What a newcomer needs: URLs, the demo key and a first request."""
-    body = json.dumps(
-        {"image_url": "https://example.com/avatar.png", "name": "Demo", "voice_id": "en-US-JennyNeural", "model": "2.0"}
-    )
+    body = json.dumps({"image_url": DEMO_IMAGE_URL, "name": "Demo", "voice_id": "en-US-JennyNeural", "model": "2.0"})
     ops_token = DEV_ENV["OPS_TOKEN"]
     return f"""
 motion-gateway is starting (Ctrl-C stops everything)
