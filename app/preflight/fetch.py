@@ -85,7 +85,7 @@ def open_image(
         response = get_first(session, url, addresses, deadline)
         if response.status_code in REDIRECT_STATUSES and response.headers.get("Location"):
             response.close()
-            url = urljoin(url, response.headers["Location"])
+            url = redirect_target(url, response.headers["Location"])
             continue
         if not 200 <= response.status_code < 300:
             response.close()
@@ -96,6 +96,16 @@ def open_image(
             response.close()
         return
     raise Unreachable(f"the image address redirects more than {MAX_REDIRECTS} times")
+
+
+def redirect_target(url: str, location: str) -> str:
+    """The absolute URL a Location header points to; Unreachable when it cannot be read as one."""
+    try:
+        target = urljoin(url, location.strip())
+        urlsplit(target).port  # noqa: B018 - raises ValueError on a malformed host or port
+    except ValueError:
+        raise Unreachable("the image host redirects to an address that cannot be read") from None
+    return target
 
 
 def approved_addresses(url: str, allowed: Sequence[str], redirected: bool) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from PIL import Image
 
 from app.preflight.fetch import Deadline, Unreachable, open_image, preflight_session, read_chunks
 
+log = logging.getLogger(__name__)
 IMAGE_REJECTED, IMAGE_UNREACHABLE = "image_rejected", "image_unreachable"
 MAX_BYTES = 10 * 1024 * 1024  # JoggAI's limit
 TOTAL_SECONDS = 10.0  # the whole fetch, redirects included
@@ -66,6 +68,9 @@ def check_image(
             return judge_stream(response, deadline, max_bytes)
     except Unreachable as exc:
         return ImageVerdict(IMAGE_UNREACHABLE, f"image could not be fetched: {exc.reason}")
+    except Exception:  # a bug here must not strand the motion: say so, log it whole
+        log.exception("pre-flight image check failed unexpectedly")
+        return ImageVerdict(IMAGE_UNREACHABLE, "image could not be fetched: the check itself failed (logged)")
 
 
 def judge_stream(response: requests.Response, deadline: Deadline, max_bytes: int) -> ImageVerdict:

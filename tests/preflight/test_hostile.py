@@ -1,5 +1,6 @@
 """Hostile bytes: random bodies and corrupted images always get a verdict, never an exception."""
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,3 +57,23 @@ def test_hostile_bodies_over_http_get_a_verdict(httpserver, body):
     httpserver.expect_request("/hostile").respond_with_data(body, content_type="image/png")
     verdict = check_image(httpserver.url_for("/hostile"), ALLOWED, total_seconds=5.0)
     assert verdict.code in (IMAGE_REJECTED, IMAGE_UNREACHABLE, None) and verdict.message
+
+
+HOSTILE_LOCATIONS = ["http://[::1", "http://localhost:99999/x", "javascript:alert(1)", "//", "\\\\evil"]
+
+
+@pytest.mark.parametrize("location", HOSTILE_LOCATIONS)
+def test_hostile_redirects_get_a_verdict(httpserver, location, caplog):
+    """A Location that is malformed, out of range or not http: unreachable, never followed, no unexpected error."""
+    httpserver.expect_request("/moved").respond_with_data("", status=302, headers={"Location": location})
+    verdict = check_image(httpserver.url_for("/moved"), ALLOWED, total_seconds=5.0)
+    assert verdict.code == IMAGE_UNREACHABLE and "the check itself failed" not in verdict.message
+    assert "unexpectedly" not in caplog.text
+
+
+@settings(derandomize=True, deadline=None, max_examples=200)
+@given(st.text(max_size=60) | st.builds("http://localhost:1/{}".format, st.text(max_size=40)))
+def test_hostile_urls_get_a_verdict(url):
+    """Any text as image_url: refused or unreachable, without an unexpected error."""
+    verdict = check_image(url, ALLOWED, total_seconds=2.0)
+    assert verdict.code == IMAGE_UNREACHABLE and "the check itself failed" not in verdict.message
