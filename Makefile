@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RELEASE := $(shell sed -n 's/^release: *//p' Procfile)
 WORKERS ?= 2
 
-.PHONY: run start flask test lint install install-dev clean bench chaos
+.PHONY: run start flask test lint typecheck install install-dev clean bench chaos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The Python client for calling services is typed throughout: mypy --strict (its pyproject.toml) on the package.
+typecheck: install-dev
+	$(BIN)/mypy --config-file clients/python/pyproject.toml clients/python/src/motion_gateway_client
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
