@@ -1,10 +1,9 @@
 """The one state machine: every motion status change goes through transition()."""
 
-from app.domain import outbox
+from app.domain import notification_events, outbox
 from app.domain.errors import IllegalTransition
 from app.models import Motion, MotionEvent, Source, Status
 from app.models.types import utcnow
-from app.notifications import events as notification_events
 
 ALLOWED: dict[Status | None, frozenset[Status]] = {
     None: frozenset({Status.QUEUED}),

@@ -1,4 +1,4 @@
-"""Recording notification events and their deliveries, in the transaction of the status change."""
+"""Notification events (what callers are told) and their deliveries, added with the status change that causes them."""
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
