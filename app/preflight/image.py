@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -127,15 +126,16 @@ def judge_header(data: bytes, complete: bool) -> ImageVerdict | None:
     foreign = foreign_kind(data)
     if foreign:
         return rejected(f"image is {foreign}; {ACCEPTED}")
+    too_many = f"image has more than {Image.MAX_IMAGE_PIXELS} pixels, too many to check safely"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as picture:
-                kind, (width, height) = picture.format, picture.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return rejected(f"image has more than {Image.MAX_IMAGE_PIXELS} pixels, too many to check safely")
+        with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as picture:
+            kind, (width, height) = picture.format, picture.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # the warning too, where filters raise it
+        return rejected(too_many)
     except Exception:  # noqa: BLE001 - hostile bytes make Pillow raise nearly anything; all mean "not readable (yet)"
         return None if not complete else rejected(f"image cannot be read as a JPG, PNG or WebP file; {ACCEPTED}")
+    if width * height > Image.MAX_IMAGE_PIXELS:  # Pillow only warns here; warnings filters are not thread-safe to flip
+        return rejected(too_many, width, height)
     return size_verdict(FORMAT_NAMES.get(kind or "", kind or "?"), width, height)
 
 
