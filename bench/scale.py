@@ -31,7 +31,7 @@ import json, time
 from sqlalchemy import text
 from app import create_app
 from app.extensions import db
-from workers import jobs
+from app import jobs
 app = create_app()
 with app.app_context():
     db.session.execute(text("SELECT 1")); db.session.rollback()

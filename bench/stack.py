@@ -336,7 +336,7 @@ class Stack:
 
         Cancels the queued motions a benchmark left (in SQL), waits up to `seconds` for the RQ queues
         to drain and the stored webhook events to be processed, then drops what is still waiting
-        (deleting the RQ lists, marking outbox rows done and events ignored in SQL). Returns what was
+        (deleting the RQ lists, marking the webhook events ignored in SQL). Returns what was
         left, so the report can say how far behind the workers were.
         """
         self.sql("UPDATE motions SET status = 'cancelled', dispatched_at = NULL WHERE status = 'queued'")
@@ -347,7 +347,6 @@ class Stack:
             left = self.backlog()
         if sum(left.values()):
             redis_cli("DEL", *(f"rq:queue:{q}" for q in self.queue_lengths()))
-            self.sql("UPDATE outbox SET done_at = now() WHERE done_at IS NULL")
             self.sql("UPDATE jogg_events SET state = 'ignored' WHERE state = 'received'")
             self.sql("UPDATE motions SET status = 'cancelled', dispatched_at = NULL WHERE status = 'queued'")
         time.sleep(RATE_WINDOW + 0.5)  # an empty JoggAI window for whoever comes next

@@ -40,7 +40,6 @@ class Snapshot:
     started: dict[str, int]
     scheduled: dict[str, int]
     orphan_started: int
-    outbox_undone: int
     deliveries: Counter
     jogg_events: Counter
     doubt_actions: Counter
@@ -71,7 +70,6 @@ def snapshot(stack: Stack) -> Snapshot:
     }  # fmt: skip
     doubt_actions = Counter(dict(stack.sql(DOUBT_ACTIONS)))
     events = dict(stack.sql("SELECT public_id, motion_id FROM notification_events"))
-    outbox_undone = stack.sql("SELECT count(*) FROM outbox WHERE done_at IS NULL")[0][0]
     deliveries = Counter(dict(stack.sql("SELECT status, count(*) FROM deliveries GROUP BY status")))
     jogg_events = Counter(dict(stack.sql("SELECT state, count(*) FROM jogg_events GROUP BY state")))
     conn = redis.Redis.from_url(stack.redis.url)
@@ -100,7 +98,7 @@ def snapshot(stack: Stack) -> Snapshot:
     return Snapshot(
         motions=motions, sandbox=stack.sandbox_stats(), events=events, received=stack.receiver.all_ids(),
         queue_counts=queue_counts, started=started, scheduled=scheduled, orphan_started=orphan,
-        outbox_undone=outbox_undone, deliveries=deliveries, jogg_events=jogg_events, doubt_actions=doubt_actions,
+        deliveries=deliveries, jogg_events=jogg_events, doubt_actions=doubt_actions,
     )  # fmt: skip
 
 
@@ -118,7 +116,7 @@ def drained(s: Snapshot, expected_count: int) -> tuple[bool, str]:
         "motions missing": max(0, expected_count - len(s.motions)),
         "queued jobs": sum(s.queue_counts.values()),
         "running jobs": sum(s.started.values()),
-        "outbox undone": s.outbox_undone,
+        "webhook events waiting": s.jogg_events.get("received", 0),
         "deliveries pending": s.deliveries.get("pending", 0),
         "events not received": len(set(s.events) - s.received),
     }
@@ -213,8 +211,8 @@ def judge(s: Snapshot, names: dict[str, str], api_statuses: Counter, allow_503: 
         fail(f"API answered {api_503} 503 outside a PostgreSQL outage")
     if sum(s.queue_counts.values()) or sum(s.started.values()) or sum(s.scheduled.values()):
         fail(f"queues not empty: queued {s.queue_counts} running {s.started} scheduled {s.scheduled}")
-    if s.outbox_undone or s.deliveries.get("pending", 0):
-        fail(f"work left in SQL: outbox undone {s.outbox_undone}, deliveries {dict(s.deliveries)}")
+    if s.jogg_events.get("received", 0) or s.deliveries.get("pending", 0):
+        fail(f"work left in SQL: webhook events {dict(s.jogg_events)}, deliveries {dict(s.deliveries)}")
     if s.deliveries.get("failed", 0) or s.deliveries.get("stopped", 0):
         fail(f"deliveries given up: {dict(s.deliveries)}")
 

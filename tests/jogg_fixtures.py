@@ -14,6 +14,7 @@ import pytest
 
 from app import create_app
 from app.domain.motions import create_motion
+from app.database import unit_of_work
 from app.extensions import db
 from app.models import Caller
 from sandbox import serve_in_thread
@@ -83,12 +84,13 @@ def make_motions(session, make_caller) -> Callable:
 
 @pytest.fixture
 def in_app(jogg_app):
-    """Run a function inside the sandbox-wired app's context, with a fresh session."""
+    """Run a function inside the sandbox-wired app's context, as one unit of work (committed, or rolled back)."""
 
     def run(function, *args):
         with jogg_app.app_context():
             try:
-                return function(*args)
+                with unit_of_work():
+                    return function(*args)
             finally:
                 db.session.remove()
 

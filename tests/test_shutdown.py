@@ -8,12 +8,12 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from werkzeug import Response
 
+from app import jobs
 from app.domain.motions import create_motion
 from app.domain.transitions import transition
 from app.extensions import db
 from app.models import Caller, Delivery, Status
 from tests.jogg_fixtures import Processes, wait_until
-from workers import jobs
 
 
 def test_sigterm_lets_the_current_job_finish(app, settings, session, make_caller):

@@ -3,7 +3,7 @@
 from rq import Queue
 from sqlalchemy.exc import OperationalError
 
-from app import queues
+from app import jobs, queues
 from app.extensions import db
 from workers.worker import GatewayWorker
 
@@ -12,7 +12,7 @@ def test_a_connection_lost_while_ending_a_job_does_not_stop_the_worker(app, redi
     """The session's rollback fails (the database went away): the worker logs it and runs the next job."""
     queue = Queue(queues.DEFAULT, connection=redis_client)
     for _ in range(2):
-        queue.enqueue_call("workers.jobs.enqueue_due_deliveries", result_ttl=0)
+        queue.enqueue_call(jobs.enqueue_due_deliveries, result_ttl=0)
     calls = []
     real_remove = db.session.remove
 

@@ -1,1 +1,1 @@
-"""Background work: RQ job functions, the worker process and the clock."""
+"""Background processes: the RQ worker and the clock (the jobs they run are in app.jobs)."""

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
-from workers.periodic import Periodic, schedule
+from app.jobs import Periodic, schedule
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,6 @@ class Clock:
     def __init__(self, app: Flask):
         self.app = app
         self.tasks = schedule(app.config["SETTINGS"])
-        self.functions = {task.name: _resolve(task.function) for task in self.tasks}
         self.stopping = False
 
     def run(self, max_seconds: float | None = None) -> None:
@@ -45,7 +44,7 @@ class Clock:
                 if not lock.acquire(blocking=False):
                     return
                 try:
-                    self.functions[task.name]()
+                    task.function()  # each task owns its transaction
                 finally:
                     lock.release()
             except (redis.RedisError, SQLAlchemyError) as exc:
@@ -58,10 +57,3 @@ class Clock:
     def _stop(self, *_args) -> None:
         """Finish the current task, then leave."""
         self.stopping = True
-
-
-def _resolve(dotted: str):
-    """Import a function from its dotted path."""
-    module_name, _, name = dotted.rpartition(".")
-    module = __import__(module_name, fromlist=[name])
-    return getattr(module, name)

@@ -16,8 +16,8 @@ from enum import Enum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app import nudges
 from app.config import FAIL, WAIT
-from app.domain import outbox
 from app.domain.tracking import apply_status, next_poll_at
 from app.domain.transitions import transition
 from app.jogg import JoggClient, JoggError, PhotoAvatar
@@ -93,7 +93,10 @@ def interrupted(session: Session, now: datetime) -> list[tuple[str, datetime]]:
 def flag_interrupted(
     session: Session, begun: list[tuple[str, datetime]], job_alive: Callable[[str, datetime], bool]
 ) -> int:
-    """Flag the submissions whose submit job is gone (its worker died, or it failed before recording the answer)."""
+    """Flag the submissions whose submit job is gone (its worker died, or it failed before recording the answer).
+
+    Ends the caller's transaction first (nothing of it is kept); the caller commits the flags.
+    """
     session.rollback()
     gone = [motion_id for motion_id, started_at in begun if not job_alive(motion_id, started_at)]
     flagged = 0
@@ -102,7 +105,6 @@ def flag_interrupted(
         if motion.status == Status.QUEUED and motion.submit_started_at and not motion.jogg_motion_id:
             flag(session, motion, "its submit job died after the attempt was recorded (worker or database lost)")
             flagged += 1
-    session.commit()
     return flagged
 
 
@@ -143,7 +145,7 @@ def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtP
     """Look for evidence for one motion in doubt and act on it (or on the policy once the grace is over).
 
     Reads what it needs, ends the transaction, asks JoggAI, then locks the motion, checks it is still in
-    doubt and writes: no transaction or row lock is held over the calls to JoggAI.
+    doubt and writes (the caller commits): no transaction or row lock is held over the calls to JoggAI.
     """
     motion = session.scalars(select(Motion).where(Motion.id == motion_id, *in_doubt())).first()
     if motion is None:
@@ -155,12 +157,9 @@ def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtP
     reading = read(client, name, unlearned) if has_before else Reading(None, None, {})
     motion = _lock(session, motion_id)
     if motion is None:
-        session.commit()
         return "settled"
     _learn(session, reading.learned)
-    outcome = decide(session, motion, look(session, motion, reading), policy, utcnow())
-    session.commit()
-    return outcome
+    return decide(session, motion, look(session, motion, reading), policy, utcnow())
 
 
 def decide(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> str:
@@ -310,7 +309,7 @@ def act(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: 
     motion.submit_started_at = motion.submission_uncertain_at = motion.dispatched_at = None
     motion.next_poll_at = motion.next_submit_at = None
     motion.submission_evidence = None
-    outbox.nudge_dispatch(session)
+    nudges.ask_dispatch(session)
     log.warning("motion %s: resubmitting (%s)", motion.id, reason)
     return "resubmitted"
 

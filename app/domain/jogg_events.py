@@ -17,9 +17,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.domain import outbox
+from app import nudges
+from app.config import Settings
 from app.domain.tracking import adopt_uncertain, apply_status, uncertain_submissions
-from app.jogg import JoggClient, MotionStatus
+from app.jogg import JoggClient, JoggError, MotionStatus
 from app.models import EventState, JoggAccount, JoggEvent, Motion, Status
 from app.models.types import utcnow
 
@@ -30,6 +31,9 @@ SECRETS_CHANGED_KEY = "mg:jogg:webhook-secrets-changed"  # set anew in Redis by 
 _registered: tuple[float, str | None, tuple[str, ...]] = (float("-inf"), None, ())
 _registered_lock = threading.Lock()
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
+EVENTS_BATCH = 100
+EVENTS_SECONDS = 1.0  # then the job hands over, so its worker can take submissions and callbacks in between
+LEASE_MARGIN = 2.0  # seconds a claimed event's lease adds to the longest its processing can take
 
 HANDLED_EVENTS = frozenset(
     {
@@ -133,7 +137,10 @@ def _storable(value: object) -> str:
 
 
 def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool]:
-    """Insert the raw event and its processing work (one commit); a repeat is counted, not stored again."""
+    """Insert the raw event, which asks for its processing once committed; a repeat is counted, not stored again.
+
+    The caller commits (a failed insert is rolled back here, before the repeat is counted).
+    """
     state = EventState.RECEIVED if parsed.event in HANDLED_EVENTS else EventState.IGNORED
     event = JoggEvent(
         event=parsed.event, event_id=parsed.event_id, jogg_motion_id=parsed.jogg_motion_id, raw_body=raw, state=state
@@ -147,9 +154,55 @@ def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool
         session.rollback()
         return _count_duplicate(session, parsed), True
     if state == EventState.RECEIVED:
-        outbox.nudge_events(session)  # the received row is the work; a job picks it up once committed
-    session.commit()
+        nudges.ask_events(session)  # the received row is the work; a job picks it up once committed
     return event, False
+
+
+def work_off(session: Session, client: JoggClient, settings: Settings) -> tuple[int, bool]:
+    """Settle received events, oldest first, until none is left; returns (how many, whether time ran out).
+
+    Several jobs may run side by side. Each event is claimed with a lease (`claim`) and settled under
+    that claim, so no two jobs check the same event. The claim is a committed lease rather than a row
+    lock held across the status check: no transaction stays open over an HTTP call, and a killed job's
+    claims simply run out (`event_lease`), after which the sweep nudges again. After EVENTS_SECONDS the
+    job gives back what it has not started, so a burst never keeps its worker from the submissions and
+    callbacks; an event whose status check fails is given back too and left to the sweep.
+    """
+    owner, deadline, done = uuid.uuid4().hex, time.monotonic() + EVENTS_SECONDS, 0
+    try:
+        while batch := claim(session, owner, EVENTS_BATCH, event_lease(settings)):
+            done += _settle_batch(session, batch, owner, client, settings.poll_intervals, deadline)
+            if time.monotonic() > deadline:
+                break
+    finally:
+        release(session, owner)
+        session.commit()  # step: the unsettled claims are given back before any hand-over, so the next job finds them
+    return done, time.monotonic() > deadline
+
+
+def _settle_batch(session: Session, batch: list, owner: str, client: JoggClient, intervals, deadline: float) -> int:
+    """Settle a claimed batch: what needs no JoggAI call in one commit, then the others one by one to the deadline."""
+    settled = settle_locally(session, batch)
+    remaining = [event.id for event in batch if event.id not in settled]
+    session.commit()  # step: the claims are a committed lease, held while the status checks run with no transaction
+    done = len(settled)
+    for event_pk in remaining:
+        try:
+            process(session, event_pk, owner, client, intervals)
+            session.commit()  # step: each event's outcome is committed before the next status check
+            done += 1
+        except JoggError as exc:
+            session.rollback()
+            log.warning("JoggAI event %s: status check failed (%s); the sweep will retry it", event_pk, exc)
+        if time.monotonic() > deadline:
+            break
+    return done
+
+
+def event_lease(settings: Settings) -> timedelta:
+    """How long a claim lasts: EVENTS_SECONDS, then one JoggAI call (the status check) at its slowest, a margin."""
+    slowest_call = settings.jogg_connect_timeout + settings.jogg_read_timeout
+    return timedelta(seconds=EVENTS_SECONDS + slowest_call + LEASE_MARGIN)
 
 
 def claim(session: Session, owner: str, limit: int, lease: timedelta) -> list[JoggEvent]:
@@ -178,11 +231,10 @@ def claim(session: Session, owner: str, limit: int, lease: timedelta) -> list[Jo
 
 
 def release(session: Session, owner: str) -> None:
-    """Give back the events `owner` claimed but did not settle (a failed status check, a hand-over), and commit."""
+    """Give back the events `owner` claimed but did not settle (a failed status check, a hand-over)."""
     session.rollback()
     mine = (JoggEvent.state == EventState.RECEIVED, JoggEvent.claimed_by == owner)
     session.execute(update(JoggEvent).where(*mine).values(claimed_by=None, claimed_until=None))
-    session.commit()
 
 
 def settle_locally(session: Session, events: list[JoggEvent]) -> set[int]:
@@ -253,14 +305,13 @@ def unpark(session: Session, jogg_motion_id: str) -> int:
     )
     if parked:
         session.execute(update(JoggEvent).where(JoggEvent.id.in_(parked)).values(state=EventState.RECEIVED))
-        outbox.nudge_events(session)
+        nudges.ask_events(session)
     return len(parked)
 
 
 def _finish(session: Session, event: JoggEvent, state: str, outcome: str, final: bool = True) -> str:
-    """Record what became of an event, and commit."""
+    """Record what became of an event (the caller commits)."""
     _settle(event, state, outcome, final)
-    session.commit()
     log.info("JoggAI event %s %s: %s", event.event, event.event_id, outcome)
     return state
 
@@ -298,5 +349,5 @@ def _count_duplicate(session: Session, parsed: Parsed) -> JoggEvent:
     stmt = select(JoggEvent).where(JoggEvent.event == parsed.event, JoggEvent.event_id == parsed.event_id)
     event = session.scalars(stmt).one()
     event.duplicates = JoggEvent.duplicates + 1
-    session.commit()
+    session.flush()
     return event

@@ -3,7 +3,7 @@
 import logging
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -43,38 +43,52 @@ class Policy:
     window_seconds: float
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A recorded attempt: when it began (to undo it if no slot is free after all) and what to POST."""
+
+    started: datetime
+    payload: dict
+
+
 def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBudget, policy: Policy) -> str:
-    """Submit the motion if it is still due; returns what happened, for logs and tests."""
+    """Submit the motion if it is still due; returns what happened, for logs and tests (the caller commits)."""
     list_before = _list_before(session, motion_id, client)
+    attempt = begin(session, motion_id, list_before)
+    session.commit()  # step: the attempt is recorded before the POST, so a lost answer is never POSTed again blindly
+    if isinstance(attempt, str):
+        return attempt
+    # The slot is taken after that commit, just before sending: JoggAI then sees the POST when our window
+    # counts it (a POST held back by a slow commit could turn the next window's first POST into a 429).
+    if not budget.try_acquire():
+        return _release(session, motion_id, attempt.started)
+    try:
+        result = client.add_motion(**attempt.payload)
+    except UnknownOutcome as exc:  # what JoggAI's list shows right now closes this attempt's window
+        return _on_error(session, motion_id, exc, policy, doubt.avatar_ids(client, attempt.payload["name"]))
+    except JoggError as exc:
+        return _on_error(session, motion_id, exc, policy)
+    outcome = _on_accepted(session, motion_id, result, policy)
+    if outcome == "already adopted":
+        session.commit()  # step: JoggAI's answer is kept before the preview's status check (no transaction over HTTP)
+        tracking.fill_preview(session, motion_id, client)
+    return outcome
+
+
+def begin(session: Session, motion_id: str, list_before: list | None) -> Attempt | str:
+    """Record an attempt on a motion still due a POST (uncommitted), or say why there is none."""
     motion = _lock(session, motion_id)
     if motion is None or motion.status != Status.QUEUED or motion.jogg_motion_id:
-        session.commit()
         return "skipped"
     if motion.submit_started_at is not None:
         return _mark_uncertain(session, motion, "an earlier attempt was interrupted after it may have reached JoggAI")
     if accounts.blocked_by(accounts.peek(session), utcnow()):
         motion.dispatched_at = None
-        session.commit()
         return "deferred"
-    started = motion.submit_started_at = utcnow()  # committed before the POST: the record that we may have sent it
+    started = motion.submit_started_at = utcnow()  # the record that we may have sent it
     motion.submit_attempts += 1
     motion.submission_evidence = {"list_before": list_before}
-    payload = {name: getattr(motion, name) for name in PAYLOAD_FIELDS}
-    session.commit()
-    # The slot is taken after that commit, just before sending: JoggAI then sees the POST when our window
-    # counts it (a POST held back by a slow commit could turn the next window's first POST into a 429).
-    if not budget.try_acquire():
-        return _release(session, motion_id, started)
-    try:
-        result = client.add_motion(**payload)
-    except UnknownOutcome as exc:  # what JoggAI's list shows right now closes this attempt's window
-        return _on_error(session, motion_id, exc, policy, doubt.avatar_ids(client, payload["name"]))
-    except JoggError as exc:
-        return _on_error(session, motion_id, exc, policy)
-    outcome = _on_accepted(session, motion_id, result, policy)
-    if outcome == "already adopted":
-        tracking.fill_preview(session, motion_id, client)
-    return outcome
+    return Attempt(started, {name: getattr(motion, name) for name in PAYLOAD_FIELDS})
 
 
 def _list_before(session: Session, motion_id: str, client: JoggClient) -> list | None:
@@ -98,7 +112,6 @@ def _release(session: Session, motion_id: str, started) -> str:
         .where(Motion.id == motion_id, Motion.submit_started_at == started, Motion.jogg_motion_id.is_(None))
         .values(submit_started_at=None, dispatched_at=None, submit_attempts=Motion.submit_attempts - 1)
     )
-    session.commit()
     return "deferred"
 
 
@@ -117,7 +130,6 @@ def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, poli
         elif motion.jogg_motion_id != result.motion_id:
             log.warning("motion %s is %s as %s, yet JoggAI also answered %s", motion_id, motion.status,
                         motion.jogg_motion_id, result.motion_id)  # fmt: skip
-        session.commit()
         return "already adopted"
     motion.jogg_motion_id = result.motion_id
     motion.avatar_id = result.avatar_id or motion.avatar_id
@@ -126,7 +138,6 @@ def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, poli
     detail = {"jogg_motion_id": result.motion_id, "attempt": motion.submit_attempts}
     transition(session, motion, Status.PROCESSING, "worker", detail)
     jogg_events.unpark(session, result.motion_id)  # a webhook may have beaten this commit
-    session.commit()
     log.info("motion %s accepted by JoggAI as %s", motion_id, result.motion_id)
     return "submitted"
 
@@ -135,7 +146,6 @@ def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy, 
     """Decide by the kind of failure what happens to the motion and to submissions."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
     if motion.status != Status.QUEUED or motion.jogg_motion_id:  # settled meanwhile (adopted by its webhook)
-        session.commit()
         return "already settled"
     motion.dispatched_at = None
     if isinstance(exc, UnknownOutcome):
@@ -155,7 +165,6 @@ def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy, 
         code = "jogg_rejected" if isinstance(exc, BadRequest) else "jogg_error"
         _fail(session, motion, code, exc.message, exc.jogg_code)
         outcome = "failed"
-    session.commit()
     return outcome
 
 
@@ -185,7 +194,6 @@ def _fail(session: Session, motion: Motion, code: str, message: str, jogg_code: 
 def _mark_uncertain(session: Session, motion: Motion, why: str, list_after: list | None = None) -> str:
     """Do not POST again blindly: JoggAI may already have this motion. The evidence decides (app.domain.doubt)."""
     doubt.flag(session, motion, why, list_after)
-    session.commit()
     return "uncertain"
 
 

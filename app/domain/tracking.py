@@ -54,7 +54,7 @@ def apply_status(session: Session, motion: Motion, status: MotionStatus, source:
 
 
 def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[int, ...]) -> str:
-    """Check one due motion with JoggAI and apply the answer (source poll)."""
+    """Check one due motion with JoggAI and apply the answer (source poll); the caller commits."""
     motion = session.get(Motion, motion_id, populate_existing=True)
     if motion is None or motion.status != Status.PROCESSING:
         session.rollback()
@@ -73,7 +73,6 @@ def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[
     if outcome == "running":
         motion.poll_count += 1
         motion.next_poll_at = next_poll_at(motion.submitted_at, motion.poll_count, intervals, utcnow())
-    session.commit()
     return outcome
 
 
@@ -186,7 +185,10 @@ def _adopt(session: Session, motion_id: str, jogg_motion_id: str, status: Motion
 
 
 def fill_preview(session: Session, motion_id: str, client: JoggClient) -> None:
-    """A motion completed from JoggAI's list whose motion id just came: its preview URL from one status check."""
+    """A motion completed from JoggAI's list whose motion id just came: its preview URL from one status check.
+
+    Ends the caller's transaction before the check (commit first what must be kept); the caller commits after.
+    """
     motion = session.get(Motion, motion_id, populate_existing=True)
     wanted = motion is not None and motion.status == Status.COMPLETED and motion.jogg_motion_id
     jogg_motion_id = motion.jogg_motion_id if wanted and not motion.preview_url else None
@@ -201,7 +203,6 @@ def fill_preview(session: Session, motion_id: str, client: JoggClient) -> None:
     learn_preview(
         session, session.get(Motion, motion_id, with_for_update=True, populate_existing=True), status, "worker"
     )
-    session.commit()
 
 
 def learn_preview(session: Session, motion: Motion, status: MotionStatus, source: str) -> None:
@@ -215,10 +216,9 @@ def learn_preview(session: Session, motion: Motion, status: MotionStatus, source
 
 
 def _reschedule(session: Session, motion_id: str, when: datetime) -> str:
-    """Push a motion's next poll back after a failed check."""
+    """Push a motion's next poll back after a failed check (the caller commits)."""
     motion = session.get(Motion, motion_id, with_for_update=True)
     motion.next_poll_at = when
-    session.commit()
     return "retry later"
 
 

@@ -13,7 +13,6 @@ from app.models.notification import (
     EventType,
     NotificationEvent,
 )
-from app.models.outbox import OutboxEntry
 
 __all__ = [
     "ACCOUNT_ID",
@@ -32,7 +31,6 @@ __all__ = [
     "Motion",
     "MotionEvent",
     "NotificationEvent",
-    "OutboxEntry",
     "Priority",
     "Source",
     "Status",

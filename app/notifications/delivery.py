@@ -11,11 +11,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from urllib3.exceptions import NewConnectionError
 
-from app import logs, queues
+from app import logs, nudges
+from app.domain.notification_events import callback_body
 from app.models import CallbackEndpoint, Caller, Delivery, DeliveryAttempt, DeliveryStatus
 from app.models.types import utcnow
 from app.notifications import signing
-from app.notifications.events import envelope
 from app.notifications.http import host_header, pinned_to
 from app.notifications.retry_schedule import Outcome, classify, next_delay, parse_retry_after
 from app.notifications.url_safety import UnsafeCallbackUrl, check_callback_url
@@ -68,7 +68,7 @@ def due_url(session: Session, delivery_id: int, now: datetime) -> str | None:
 def prepare(
     session: Session, delivery_id: int, allowed: tuple[str, ...], now: datetime, early: timedelta = timedelta(0)
 ) -> Prepared | str:
-    """Check a delivery due by `now + early` can go now; returns what to send, or why not (and records that)."""
+    """Check a delivery due by `now + early` can go now; returns what to send, or why not (recorded, uncommitted)."""
     delivery = session.get(Delivery, delivery_id, populate_existing=True)
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return "skipped"
@@ -80,17 +80,15 @@ def prepare(
     earlier = _earlier_pending(session, delivery)
     if earlier is not None:  # keep each motion's events in sequence order at the receiver
         delivery.next_attempt_at = max(earlier.next_attempt_at or now, now) + timedelta(milliseconds=1)
-        session.commit()
         return "waiting for an earlier event"
     try:
         addresses = tuple(check_callback_url(delivery.url, allowed))
     except UnsafeCallbackUrl as exc:
         return _finish(session, delivery, DeliveryStatus.FAILED, f"callback URL refused: {exc}")
-    body = json.dumps(envelope(delivery.event), separators=(",", ":"))
+    body = json.dumps(callback_body(delivery.event), separators=(",", ":"))
     caller = session.get(Caller, delivery.caller_id)
     headers = signing.headers(secrets_of(caller, now), delivery.event.public_id, int(time.time()), body)
     headers["X-Request-ID"] = logs.current("request_id") or logs.new_request_id()
-    session.commit()  # no transaction stays open during the HTTP call
     return Prepared(delivery.id, delivery.url, body, headers, addresses)
 
 
@@ -127,7 +125,7 @@ def _post_to(http: requests.Session, prepared: Prepared, address: str) -> Answer
 
 
 def record(session: Session, delivery_id: int, answer: Answer, schedule: tuple[int, ...], now: datetime) -> str:
-    """Store the attempt and decide: delivered, retry later, stop (410) or give up."""
+    """Store the attempt and decide: delivered, retry later, stop (410) or give up (the caller commits)."""
     locked = select(Delivery).where(Delivery.id == delivery_id).with_for_update(of=Delivery)
     delivery = session.scalars(locked.execution_options(populate_existing=True)).unique().one()
     outcome = classify(answer.status_code, answer.timed_out)
@@ -143,11 +141,11 @@ def record(session: Session, delivery_id: int, answer: Answer, schedule: tuple[i
     endpoint = endpoint_for(session, delivery.caller_id, delivery.url)
     if outcome is Outcome.SUCCESS:
         _healthy(endpoint, now)
-        _finish(session, delivery, DeliveryStatus.DELIVERED, None, commit=False)
+        _finish(session, delivery, DeliveryStatus.DELIVERED, None)
         _wake_next(session, delivery, now)
     elif outcome is Outcome.GONE:
         _disable(session, endpoint, "the receiver answered 410 Gone", now)
-        _finish(session, delivery, DeliveryStatus.STOPPED, "410 Gone", commit=False)
+        _finish(session, delivery, DeliveryStatus.STOPPED, "410 Gone")
     else:
         _failing(session, endpoint, now)
         error = answer.error or f"HTTP {answer.status_code}"
@@ -157,12 +155,11 @@ def record(session: Session, delivery_id: int, answer: Answer, schedule: tuple[i
                 delivery,
                 DeliveryStatus.FAILED,
                 f"gave up after {delivery.attempts} attempts: {error}",
-                commit=False,
             )
             _wake_next(session, delivery, now)
         else:
             delivery.next_attempt_at, delivery.last_error = next_at, error
-    session.commit()
+    session.flush()
     return delivery.status
 
 
@@ -175,7 +172,6 @@ def defer(session: Session, delivery_id: int, now: datetime) -> str:
         .where(or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at < later))  # never brings one forward
         .values(next_attempt_at=later)
     )
-    session.commit()
     return "deferred: URL busy"
 
 
@@ -237,15 +233,13 @@ def _wake_next(session: Session, delivery: Delivery, now: datetime) -> None:
     ).all()
     if waiting:
         session.execute(update(Delivery).where(Delivery.id.in_(waiting)).values(next_attempt_at=now))
-        queues.enqueue_deliveries_on_commit(session, waiting)
+        nudges.ask_deliveries(session, waiting)
 
 
-def _finish(session: Session, delivery: Delivery, status: str, error: str | None, commit: bool = True) -> str:
-    """Close a delivery for good."""
+def _finish(session: Session, delivery: Delivery, status: str, error: str | None) -> str:
+    """Close a delivery for good (the caller commits)."""
     delivery.status, delivery.finished_at, delivery.next_attempt_at = status, utcnow(), None
     delivery.last_error = error[:500] if error else delivery.last_error
-    if commit:
-        session.commit()
     return status
 
 

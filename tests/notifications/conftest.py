@@ -2,12 +2,11 @@
 
 import pytest
 
-from app import create_app, queues
+from app import create_app, jobs, queues
 from app.domain.motions import create_motion
 from app.domain.transitions import transition
 from app.extensions import db
 from app.models import Caller, Motion, Status
-from workers import jobs
 from workers.worker import GatewayWorker
 
 FAST_SCHEDULE = (0, 1, 1, 1)  # four attempts, about a second apart

@@ -158,8 +158,8 @@ def test_receiver_down_then_up_gets_every_event_once_in_order(
 
 def test_a_hanging_receiver_does_not_delay_another(motion_with_callback, move, notify_app, session):
     """One URL hangs for seconds; another caller's callback, due at the same time, arrives at once."""
+    from app import jobs
     from tests.jogg_fixtures import Processes
-    from workers import jobs
 
     release = threading.Event()
     settings = notify_app.config["SETTINGS"]
@@ -187,9 +187,9 @@ def test_a_hanging_receiver_does_not_delay_another(motion_with_callback, move, n
 
 def test_the_urls_sender_sends_what_waits_for_it(httpserver, motion_with_callback, move, notify_app, session):
     """A delivery that finds its URL busy waits in Redis; the URL's next sender sends it before letting go."""
+    from app import jobs
     from app.extensions import db
     from app.notifications.url_turns import UrlTurn
-    from workers import jobs
 
     receiver = Receiver(httpserver)
     first, second = motion_with_callback(receiver.url), motion_with_callback(receiver.url)
@@ -211,8 +211,8 @@ def test_the_urls_sender_sends_what_waits_for_it(httpserver, motion_with_callbac
 
 def test_a_job_for_a_delivery_already_sent_sends_nothing(httpserver, motion_with_callback, move, notify_app, session):
     """A second job for a delivered callback (a clock re-enqueue racing the URL's sender) is a no-op."""
+    from app import jobs
     from app.extensions import db
-    from workers import jobs
 
     receiver = Receiver(httpserver)
     motion_id = motion_with_callback(receiver.url)
@@ -231,9 +231,8 @@ def test_the_next_event_is_enqueued_once_the_earlier_one_is_delivered(
     """motion.completed waiting for motion.processing is enqueued as soon as processing is delivered."""
     from rq import Queue
 
-    from app import queues
+    from app import jobs, queues
     from app.extensions import db
-    from workers import jobs
 
     receiver = Receiver(httpserver)
     motion_id = motion_with_callback(receiver.url)

@@ -10,14 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from app import create_app, queues
+from app import create_app, jobs, queues
 from app.extensions import db
 from app.models import Delivery, DeliveryAttempt, Status
 from app.notifications import delivery
 from app.notifications.http import UnpinnedRequest, new_session
 from app.notifications.url_safety import check_callback_url
 from tests.notifications.conftest import FAST_SCHEDULE
-from workers import jobs
 from workers.worker import GatewayWorker
 
 PUBLIC = "93.184.216.34"  # a global address the rebinding name answers first; this test never lets it be reached

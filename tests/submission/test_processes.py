@@ -4,9 +4,9 @@ import time
 
 from sqlalchemy import func, select
 
+from app import jobs
 from app.models import Motion, Status
 from tests.jogg_fixtures import sandbox_config, sandbox_stats, wait_until
-from workers import jobs
 
 WINDOW_POSTS, WINDOW_SECONDS = 20, 4
 
@@ -63,8 +63,8 @@ def test_sigkill_between_post_and_commit_never_submits_twice(make_motions, sandb
 
 def test_sweep_flags_a_submission_stuck_past_its_job_timeout(make_motions, session, in_app):
     """A submission that started long ago and never finished is flagged uncertain by the sweep."""
+    from app.domain.recovery import STUCK_SUBMISSION
     from app.models.types import utcnow
-    from workers.sweep import STUCK_SUBMISSION
 
     _, (motion_id,) = make_motions(1)
     motion = session.get(Motion, motion_id)

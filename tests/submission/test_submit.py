@@ -5,10 +5,10 @@ import time
 import pytest
 from sqlalchemy import select
 
+from app import jobs
 from app.domain import account as accounts
 from app.models import JoggAccount, Motion, MotionEvent
 from tests.jogg_fixtures import sandbox_config, sandbox_stats
-from workers import jobs
 
 
 def reload(session, motion_id) -> Motion:
@@ -237,7 +237,7 @@ def test_no_slot_at_send_time_undoes_the_attempt(client, auth, jogg_app, sandbox
 
 def test_a_deferred_submission_reads_no_photo_avatar_list(make_motions, jogg_app, sandbox, session, in_app):
     """Account paused: the submit job defers without POSTing and without spending a GET on JoggAI's list."""
-    from app import services
+    from app import jogg_connection
     from app.domain import submission
     from app.extensions import db
 
@@ -247,8 +247,8 @@ def test_a_deferred_submission_reads_no_photo_avatar_list(make_motions, jogg_app
     session.add(account_row)
     session.commit()
     lists_before = sandbox_stats(sandbox)["photo_avatar_lists"]
-    budget, policy = in_app(services.post_budget), in_app(services.submit_policy)
-    outcome = in_app(lambda: submission.submit(db.session, motion_id, services.jogg_client(), budget, policy))
+    budget, policy = in_app(jogg_connection.post_budget), in_app(jogg_connection.submit_policy)
+    outcome = in_app(lambda: submission.submit(db.session, motion_id, jogg_connection.jogg_client(), budget, policy))
     stats = sandbox_stats(sandbox)
     assert outcome == "deferred" and stats["add_motion_calls"] == 0
     assert stats["photo_avatar_lists"] == lists_before

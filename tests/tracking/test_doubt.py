@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import select
 
+from app import jobs
 from app.models import Motion, MotionEvent, Status
 from tests.jogg_fixtures import sandbox_config, sandbox_stats, wait_until
-from workers import jobs
 
 GRACE = "3"  # seconds; production's default is 600
 FAST = {"UNCERTAIN_GRACE": GRACE, "JOGG_READ_TIMEOUT": "1", "POLL_INTERVALS": "1"}

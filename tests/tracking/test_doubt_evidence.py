@@ -5,14 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import services
+from app import jobs, jogg_connection
 from app.domain import doubt
 from app.extensions import db
 from app.models import EventState, JoggEvent, Motion, MotionEvent, Status
 from app.models.types import utcnow
 from tests.jogg_fixtures import MOTION, sandbox_config, sandbox_stats, wait_until
 from tests.tracking.test_event_processing import post_webhook
-from workers import doubt as doubt_jobs
 
 
 def in_doubt_since_before(session, motion_ids, list_before) -> None:
@@ -41,7 +40,7 @@ def test_one_new_entry_fitting_two_different_requests_is_ambiguous(make_motions,
     _, (second,) = make_motions(1, caller_id=caller_id, name="twin", image_url="https://img.example.com/2.png")
     in_doubt_since_before(session, (first, second), [])
     jogg_app.extensions["jogg_client"].add_motion(**{**MOTION, "name": "twin"})  # one of them reached JoggAI
-    in_app(doubt_jobs.resolve_doubts)
+    in_app(jobs.resolve_doubts)
     for motion_id in (first, second):
         motion = reload(session, motion_id)
         assert motion.status == "queued" and motion.submission_uncertain_at is not None
@@ -54,7 +53,7 @@ def test_interchangeable_requests_share_out_the_new_entries(make_motions, jogg_a
     _, (second,) = make_motions(1, name="same")
     in_doubt_since_before(session, (first, second), [])
     jogg_app.extensions["jogg_client"].add_motion(**{**MOTION, "name": "same"})
-    in_app(doubt_jobs.resolve_doubts)
+    in_app(jobs.resolve_doubts)
     statuses = sorted(reload(session, motion_id).status for motion_id in (first, second))
     assert statuses == ["processing", "queued"]
 
@@ -66,7 +65,7 @@ def test_an_entry_already_there_before_the_post_is_not_evidence(make_motions, jo
     before = [avatar.avatar_id for avatar in client.photo_avatars("older")]
     _, (motion_id,) = make_motions(1, name="older")
     in_doubt_since_before(session, (motion_id,), before)
-    in_app(doubt_jobs.resolve_doubts)
+    in_app(jobs.resolve_doubts)
     motion = reload(session, motion_id)
     assert motion.status == "queued" and motion.submission_evidence["list_after"] == before
 
@@ -79,7 +78,7 @@ def test_a_late_webhook_fills_in_the_motion_id_of_one_found_in_the_list(
     _, (motion_id,) = make_motions(1, name="late-hook")
     in_doubt_since_before(session, (motion_id,), [])
     jogg_app.extensions["jogg_client"].add_motion(**{**MOTION, "name": "late-hook"})
-    in_app(doubt_jobs.resolve_doubts)
+    in_app(jobs.resolve_doubts)
     assert reload(session, motion_id).status == "processing" and reload(session, motion_id).jogg_motion_id is None
     wait_until(lambda: session.scalar(select(JoggEvent.id).execution_options(populate_existing=True)), timeout=15)
     run_jobs()
@@ -131,7 +130,7 @@ def test_resolving_holds_no_transaction_over_its_calls_to_joggai(
     in_doubt_since_before(session, (motion_id,), [])
     client.add_motion(**{**MOTION, "name": "no-lock"})  # this one's, its answer lost
     lists, checks = spy(monkeypatch, client, "photo_avatars"), spy(monkeypatch, client, "motion_status")
-    in_app(doubt_jobs.resolve_doubts)
+    in_app(jobs.resolve_doubts)
     assert lists == [False] and checks == [False]
     learned = reload(session, other).avatar_id
     motion = reload(session, motion_id)
@@ -148,7 +147,7 @@ def test_ambiguous_evidence_after_the_grace_fails_unless_the_policy_is_wait(
     in_doubt_since_before(session, (first, second), [])
     jogg_app.extensions["jogg_client"].add_motion(**{**MOTION, "name": "twin-late"})
     rules = doubt.DoubtPolicy(policy, grace=0.5, max_attempts=5, intervals=(1,))
-    assert in_app(lambda: doubt.resolve(db.session, first, services.jogg_client(), rules)) != "settled"
+    assert in_app(lambda: doubt.resolve(db.session, first, jogg_connection.jogg_client(), rules)) != "settled"
     motion = reload(session, first)
     assert motion.status == status and sandbox_stats(sandbox)["add_motion_calls"] == 1
     if status == "failed":
@@ -169,7 +168,7 @@ def test_a_motion_completed_from_the_list_gets_its_preview_from_a_late_webhook(
     in_doubt_since_before(session, (motion_id,), [])
     jogg_id = client.add_motion(**{**MOTION, "name": "list-done"}).motion_id
     wait_until(lambda: [a.status for a in client.photo_avatars("list-done")] == ["completed"], timeout=15)
-    in_app(doubt_jobs.resolve_doubts)
+    in_app(jobs.resolve_doubts)
     motion = reload(session, motion_id)
     assert (motion.status, motion.preview_url, motion.jogg_motion_id) == ("completed", None, None)
     completed = [d for d in details(session, motion_id) if d.get("jogg_status") == "completed"]

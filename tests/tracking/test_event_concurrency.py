@@ -11,11 +11,10 @@ from rq import Queue, Worker
 from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select
 
-from app import create_app, queues
+from app import create_app, jobs, queues
 from app.models import EventState, JoggEvent, Motion, Status
 from tests.jogg_fixtures import sandbox_config, sandbox_stats, wait_until, work_off
 from tests.tracking.conftest import sign
-from workers import jobs
 
 DUPLICATES = 32
 ROUNDS = 4  # events, each delivered DUPLICATES times at once: the race the duplicates lost was not every time
@@ -112,7 +111,7 @@ def test_two_event_jobs_over_200_events_check_each_motion_once(
     for i, motion in enumerate(motions):
         raw = success_event(motion.jogg_motion_id, f"evt-{i}")
         assert client.post("/webhooks/jogg", data=raw, headers={"X-Webhook-Signature": sign(raw)}).status_code == 200
-    Queue(queues.DEFAULT, connection=redis_client).enqueue_call(queues.EVENTS_JOB, timeout=queues.JOB_TIMEOUT)
+    Queue(queues.DEFAULT, connection=redis_client).enqueue_call(jobs.process_jogg_events, timeout=queues.JOB_TIMEOUT)
     assert Queue(queues.DEFAULT, connection=redis_client).count >= 2  # the nudged job(s) and a second one
     procs = processes()
     procs.start("worker")

@@ -5,13 +5,12 @@ import json
 from rq import Queue
 from sqlalchemy import select, update
 
-from app import queues
+from app import jobs, queues
 from app.extensions import db
+from app.jobs import nudge_waiting_events
 from app.models import EventState, JoggEvent, Motion
 from tests.jogg_fixtures import wait_until
 from tests.tracking.conftest import sign
-from workers import jobs
-from workers.sweep import nudge_waiting_events
 
 
 def post_webhook(client, jogg_id: str, event_id: str):
@@ -43,7 +42,7 @@ def test_a_burst_of_webhooks_shares_one_job_that_applies_them_all(
     for i, motion in enumerate(motions):
         assert post_webhook(client, motion.jogg_motion_id, f"burst-{i}").status_code == 200
     waiting = [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs]
-    assert waiting.count(queues.EVENTS_JOB) == 1
+    assert waiting.count(queues.path_of(jobs.process_jogg_events)) == 1
     run_jobs()
     assert {session.get(Motion, m.id, populate_existing=True).status for m in motions} == {"completed"}
     assert set(session.scalars(select(JoggEvent.state))) == {EventState.APPLIED}

@@ -6,7 +6,7 @@ import pytest
 from rq import Queue
 from sqlalchemy import func, select
 
-from app import queues
+from app import jobs, queues
 from app.models import EventState, JoggAccount, JoggEvent
 from tests.tracking.conftest import sign
 
@@ -27,7 +27,7 @@ def stored(session, client) -> tuple[int, int]:
     waiting = Queue(queues.DEFAULT, connection=client.application.extensions["redis"]).jobs
     return (
         session.scalar(select(func.count()).select_from(JoggEvent)),
-        sum(job.func_name == queues.EVENTS_JOB for job in waiting),
+        sum(job.func_name == queues.path_of(jobs.process_jogg_events) for job in waiting),
     )
 
 

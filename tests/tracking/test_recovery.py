@@ -8,13 +8,12 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 from werkzeug import Response
 
-from app import create_app, queues
+from app import create_app, jobs, queues
 from app.extensions import db
 from app.models import EventState, JoggEvent, Motion, Status
 from devstack.redis import EmbeddedRedis
 from tests.jogg_fixtures import sandbox_config, sandbox_stats, wait_until
 from tests.tracking.conftest import sign
-from workers import jobs
 from workers.worker import GatewayWorker
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import requests
 from sqlalchemy import select
 
+from app import jobs
 from app.domain import submission
 from app.extensions import db
 from app.jogg import AddMotionResult
@@ -14,7 +15,6 @@ from app.models import EventState, JoggEvent, Motion, MotionEvent
 from app.models.types import utcnow
 from tests.jogg_fixtures import sandbox_config, sandbox_stats, wait_until
 from tests.tracking.conftest import sign
-from workers import jobs
 
 
 def reload(session, motion_id) -> Motion:

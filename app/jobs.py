@@ -1,0 +1,283 @@
+"""The background work: RQ jobs (registered with `@job`), the clock's timetable, and sending nudges after commit.
+
+Each job takes ids, not objects, is safe to run twice, and owns its transaction (`queues.owns_transaction`);
+the few commits inside a job are named steps, each with its reason (listed in docs/architecture.md).
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import redis
+from flask import current_app, has_app_context
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app import jogg_connection, metrics, nudges, queues
+from app.config import Settings
+from app.domain import account_probe, doubt, idempotency, jogg_events, recovery, submission, tracking
+from app.domain import dispatch as dispatcher
+from app.extensions import db
+from app.models.types import utcnow
+from app.notifications import delivery, sending
+from app.notifications.http import http_session
+from app.queues import CALLBACKS, DEFAULT, JOGG, job, owns_transaction
+
+log = logging.getLogger(__name__)
+
+RECORD_LOST_GRACE = timedelta(seconds=30)  # a submit job's list read and POST take at most 2 x (3 + 10) s
+
+
+@job(queue=JOGG)
+def submit_motion(motion_id: str) -> str:
+    """Submit one dispatched motion to JoggAI (see app.domain.submission)."""
+    outcome = submission.submit(
+        db.session,
+        motion_id,
+        jogg_connection.jogg_client(),
+        jogg_connection.post_budget(),
+        jogg_connection.submit_policy(),
+    )
+    metrics.SUBMISSIONS.labels(outcome).inc()
+    log.info("submit %s: %s", motion_id, outcome, extra={"motion_id": motion_id})
+    return outcome
+
+
+@job(queue=DEFAULT)
+def dispatch_now() -> list[str]:
+    """A nudged dispatch: new motions ask for one so they need not wait for the clock's next tick.
+
+    With the budget spent, the nudge's hold is left to run out (1 s), so a stream of new motions does
+    not keep a worker dispatching for nothing; the clock hands out the slots as they free.
+    """
+    if jogg_connection.post_budget().next_free_in() > current_app.config["SETTINGS"].dispatch_interval:
+        return []
+    queues.clear_nudge(current_app.extensions["redis"], nudges.DISPATCH)
+    return dispatch()
+
+
+@owns_transaction
+def dispatch() -> list[str]:
+    """Clock task: hand free POST slots to queued motions and enqueue their submit jobs after the commit.
+
+    A slot that frees before the next pass is due is waited for here, so it is used at once.
+    """
+    budget = jogg_connection.post_budget()
+    free, wait = budget.slots()
+    if not free:
+        if wait > current_app.config["SETTINGS"].dispatch_interval:
+            return []
+        time.sleep(wait)
+        free = budget.free_slots()
+        if not free:
+            return []
+    picked = dispatcher.dispatch(db.session, free, utcnow())
+    db.session.commit()  # step: enqueue after commit, so each submit job finds its motion dispatched
+    enqueue_submissions(current_app.extensions["redis"], picked)
+    return picked
+
+
+def enqueue_submissions(connection: redis.Redis, motion_ids: list[str]) -> None:
+    """One submit job per dispatched motion, on the JoggAI queue."""
+    queues.enqueue_unique_many(connection, submit_motion, [(f"submit-{m}", (m,)) for m in motion_ids])
+
+
+@job(queue=DEFAULT)
+def process_jogg_events() -> int:
+    """A nudged job: settle the stored JoggAI webhook events (app.domain.jogg_events.work_off); hand over on time."""
+    connection = current_app.extensions["redis"]
+    queues.clear_nudge(connection, nudges.EVENTS)
+    done, out_of_time = jogg_events.work_off(db.session, jogg_connection.jogg_client(), current_app.config["SETTINGS"])
+    if out_of_time:
+        nudge(connection, nudges.EVENTS)  # a fresh job takes the rest, after the queued submissions and callbacks
+    return done
+
+
+@job(queue=DEFAULT)
+def poll_motion(motion_id: str) -> str:
+    """Ask JoggAI for one motion's status and apply it (the fallback when no webhook came)."""
+    intervals = current_app.config["SETTINGS"].poll_intervals
+    outcome = tracking.poll(db.session, motion_id, jogg_connection.jogg_client(), intervals)
+    log.info("poll %s: %s", motion_id, outcome, extra={"motion_id": motion_id})
+    return outcome
+
+
+@owns_transaction
+def enqueue_due_polls() -> int:
+    """Clock task: enqueue a status check for every motion whose poll time has come."""
+    due = tracking.due_polls(db.session)
+    db.session.rollback()
+    queues.enqueue_unique_many(current_app.extensions["redis"], poll_motion, [(f"poll-{m}", (m,)) for m in due])
+    return len(due)
+
+
+@job(queue=CALLBACKS)
+def deliver(delivery_id: int) -> str:
+    """Make one attempt at a callback, then send what waits for its URL (app.notifications.sending)."""
+    settings = current_app.config["SETTINGS"]
+    sender = sending.Sender(db.session, current_app.extensions["redis"], http_session(),
+                            settings.callback_allowed_networks, settings.callback_retry_schedule)  # fmt: skip
+    return sending.send(sender, delivery_id)
+
+
+def enqueue_deliveries(connection: redis.Redis, delivery_ids: list[int]) -> None:
+    """One callback job per due delivery, on the callbacks queue."""
+    queues.enqueue_unique_many(connection, deliver, [(f"deliver-{d}", (d,)) for d in delivery_ids])
+
+
+@owns_transaction
+def enqueue_due_deliveries() -> int:
+    """Clock task: enqueue every delivery whose next attempt has come (retries, and any lost job)."""
+    due = delivery.due(db.session, utcnow())
+    db.session.rollback()
+    enqueue_deliveries(current_app.extensions["redis"], due)
+    return len(due)
+
+
+@owns_transaction
+def watch_submissions() -> int:
+    """Clock task: flag interrupted submissions within seconds; hand motions in doubt due a look to a job."""
+    connection = current_app.extensions["redis"]
+    flagged = flag_interrupted_submissions(db.session, connection)
+    due = doubt.due(db.session, utcnow())
+    db.session.commit()  # step: enqueue after commit, so the job finds the motions just flagged
+    if due:
+        queues.enqueue_unique(connection, resolve_doubts, "resolve-doubts")
+    return flagged
+
+
+def flag_interrupted_submissions(session: Session, connection: redis.Redis) -> int:
+    """Flag, within seconds, submissions whose submit job died between recording the attempt and the answer."""
+    candidates = doubt.interrupted(session, utcnow())
+    if not candidates:
+        return 0
+    flagged = doubt.flag_interrupted(session, candidates, lambda m, at: submit_job_alive(connection, m, at))
+    if flagged:
+        log.warning("%d submissions interrupted (their job died); now in doubt", flagged)
+    return flagged
+
+
+def submit_job_alive(connection: redis.Redis, motion_id: str, started_at: datetime) -> bool:
+    """Whether the motion's submit job is waiting or really running (RQ's record and its worker's heartbeat).
+
+    No record at all means Redis lost it (a finished job is re-read in SQL before anything is flagged), while
+    the job itself may still be running: it counts as alive for RECORD_LOST_GRACE, longer than its HTTP calls.
+    """
+    try:
+        found = Job.fetch(f"submit-{motion_id}", connection=connection)
+    except NoSuchJobError:
+        return utcnow() - started_at < RECORD_LOST_GRACE
+    return queues.is_live(found, connection)
+
+
+@job(queue=DEFAULT)
+def resolve_doubts() -> dict:
+    """Look for evidence for each motion in doubt that is due a look, and apply the policy (app.domain.doubt)."""
+    settings = current_app.config["SETTINGS"]
+    policy = doubt.DoubtPolicy(
+        settings.uncertain_policy, settings.uncertain_grace, settings.submit_max_attempts, settings.poll_intervals
+    )
+    outcomes: dict[str, int] = {}
+    for motion_id in doubt.due(db.session, utcnow()):
+        outcome = doubt.resolve(db.session, motion_id, jogg_connection.jogg_client(), policy)
+        db.session.commit()  # step: each decision is kept before the next motion's calls to JoggAI
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        log.info("motion in doubt %s: %s", motion_id, outcome, extra={"motion_id": motion_id})
+    return outcomes
+
+
+@owns_transaction
+def probe_account() -> str | None:
+    """Clock task: while submissions are paused, check on the account's schedule whether they can resume."""
+    interval = current_app.config["SETTINGS"].jogg_probe_interval
+    reason, due = account_probe.claim(db.session, interval)
+    db.session.commit()  # step: the claim moves the next probe on for every process before JoggAI is asked
+    if not due:
+        return reason
+    return account_probe.settle(db.session, reason, account_probe.ask(jogg_connection.jogg_client()))
+
+
+@owns_transaction
+def sweep() -> int:
+    """Clock task: one self-healing pass over SQL (app.domain.recovery); returns how much it recovered."""
+    settings = current_app.config["SETTINGS"]
+    waiting = nudge_waiting_events(db.session, current_app.extensions["redis"], settings.sweep_stale_after)
+    released = recovery.recover_submissions(db.session, settings.sweep_stale_after)
+    unparked = recovery.rematch_parked_events(db.session)
+    expired = tracking.expire_old(db.session, settings.motion_max_age)
+    purged = idempotency.purge_expired(db.session)
+    metrics.SWEEPS.inc()
+    recovered = {"waiting_events": waiting, "submissions": released, "events": unparked, "expired": expired}
+    for kind, count in recovered.items():
+        metrics.SWEEP_RECOVERED.labels(kind).inc(count)
+    log.info(
+        "sweep: %d waiting events nudged, %d submissions recovered, %d events unparked, %d expired, %d keys purged",
+        waiting, released, unparked, expired, purged,
+    )  # fmt: skip
+    return sum(recovered.values())
+
+
+def nudge_waiting_events(session: Session, connection: redis.Redis, stale_after: float = 30.0) -> int:
+    """Webhook events still received a while (30 s) after arriving (a lost nudge, a failed status check): nudge."""
+    waiting = jogg_events.waiting_since(session, utcnow() - timedelta(seconds=stale_after))
+    session.rollback()
+    if waiting:
+        nudge(connection, nudges.EVENTS)
+        log.info("sweep: %d webhook events waiting; processing nudged", waiting)
+    return waiting
+
+
+NUDGED = {nudges.DISPATCH: dispatch_now, nudges.EVENTS: process_jogg_events}
+
+
+def nudge(connection: redis.Redis, name: str) -> None:
+    """Enqueue the job a nudge names, unless one is already waiting."""
+    queues.nudge(connection, name, NUDGED[name])
+
+
+def init_app(_app) -> None:
+    """Send the nudges every committed transaction asked for (once per process, whatever the number of apps)."""
+    if not event.contains(Session, "after_commit", send_nudges):
+        event.listen(Session, "after_commit", send_nudges)
+
+
+def send_nudges(session: Session) -> None:
+    """Enqueue what a committed transaction asked for (app.nudges); a Redis failure only delays the work."""
+    names, delivery_ids = nudges.take(session)
+    if not (names or delivery_ids) or not has_app_context():
+        return
+    connection = current_app.extensions["redis"]
+    try:
+        enqueue_deliveries(connection, delivery_ids)
+    except redis.RedisError as exc:
+        log.warning("enqueue failed, the sweep will pick the work up: %s", exc.__class__.__name__)
+    try:
+        for name in sorted(names):
+            nudge(connection, name)
+    except redis.RedisError as exc:
+        log.warning("nudge failed, the clock will find the work: %s", exc.__class__.__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """One periodic task of the clock: a function run every `interval` seconds."""
+
+    name: str
+    function: Callable[[], object]
+    interval: float
+
+
+def schedule(settings: Settings) -> list[Periodic]:
+    """The clock's timetable for these settings (each task owns its transaction)."""
+    return [
+        Periodic("dispatch", dispatch, settings.dispatch_interval),
+        Periodic("polls", enqueue_due_polls, 1.0),
+        Periodic("submissions", watch_submissions, 1.0),
+        Periodic("deliveries", enqueue_due_deliveries, 1.0),
+        Periodic("probe", probe_account, min(settings.jogg_probe_interval, 5.0)),
+        Periodic("sweep", sweep, settings.sweep_interval),
+    ]
