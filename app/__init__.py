@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def warm_up() -> None:
     """Compile the request schemas' URL patterns now (about 0.3 s), not in the first requests' threads."""
-    from app.schemas import MotionCreateSchema
+    from app.api.schemas import MotionCreateSchema
 
     MotionCreateSchema().validate({"image_url": "https://example.com/a.png", "callback_url": "http://svc/hook"})
 
@@ -57,7 +57,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the shared extensions to this app."""
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", "migrations"))
-    from app.schemas import ProblemSchema
+    from app.api.problems import ProblemSchema
 
     rest_api.ERROR_SCHEMA = ProblemSchema
     rest_api.init_app(app)
@@ -66,8 +66,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_connections(app: Flask) -> None:
-    """Build this process's shared clients once (they connect on first use): Redis, and JoggAI with its POST budget."""
+    """Build the shared clients once (connected on first use): Redis, the nudges sent after commit, JoggAI."""
+    from app import jobs  # imported here: the jobs import the domain, which imports this package's modules
+
     queues.init_app(app)
+    jobs.init_app(app)
     jogg_connection.init_app(app)
 
 

@@ -168,14 +168,16 @@ def test_reconcile_runs_one_sweep(app, session, redis_client):
 
     from rq import Queue
 
-    from app import queues
-    from app.models import OutboxEntry
+    from app import jobs, queues
+    from app.models import JoggEvent
     from app.models.types import utcnow
 
-    entry = OutboxEntry(kind="jogg_event", payload={"event": 1}, due_at=utcnow() - timedelta(minutes=5))
-    session.add(entry)  # committed outside the app, so never enqueued: what Redis losing it looks like
+    waiting = JoggEvent(event="generated_motion_success", event_id="evt-lost", jogg_motion_id="jm-lost",
+                        raw_body=b"{}", received_at=utcnow() - timedelta(minutes=5))  # fmt: skip
+    session.add(waiting)  # committed outside the app, so never nudged: what Redis losing the nudge looks like
     session.commit()
     result = app.test_cli_runner().invoke(args=["reconcile"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["recovered"] == 1
-    assert Queue(queues.DEFAULT, connection=redis_client).job_ids == [entry.job_id]
+    queued = [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs]
+    assert queued == [queues.path_of(jobs.process_jogg_events)]

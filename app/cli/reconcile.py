@@ -3,6 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
+from app import jobs
 from app.cli.output import emit
 from app.extensions import db
 
@@ -11,8 +12,6 @@ from app.extensions import db
 @with_appcontext
 def reconcile() -> None:
     """Run one self-healing sweep now and enqueue every poll that is due."""
-    from workers import jobs
-
     recovered = jobs.sweep()
     polls = jobs.enqueue_due_polls()
     db.session.remove()

@@ -18,7 +18,7 @@ retention_cli = AppGroup("retention", help="Delete what is past its keeping time
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(min=1), help="Rows per transaction.")
 @click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
 def purge(older_than: str, batch_size: int, dry_run: bool) -> None:
-    """Delete finished motions (with their history), done outbox rows, idempotency keys, webhooks and attempts."""
+    """Delete finished motions (with their history), idempotency keys, webhooks and attempts."""
     age = _age(older_than)
     now = utcnow()
     with unit_of_work() as session:

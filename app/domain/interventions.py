@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from app.domain import outbox
+from app import nudges
 from app.domain.errors import IllegalTransition, NotFound
 from app.domain.text import require_storable, unstorable_reason
 from app.domain.transitions import transition
@@ -44,7 +44,7 @@ def requeue(session: Session, motion_id: str, reason: str) -> Motion:
     motion = _load(session, motion_id, lock=True)
     if motion.status == Status.QUEUED and motion.submission_uncertain_at is not None:
         motion.submission_uncertain_at = motion.submit_started_at = motion.dispatched_at = None
-        outbox.nudge_dispatch(session)
+        nudges.ask_dispatch(session)
         detail = {"action": "released an uncertain submission for resubmission", "reason": reason}
         session.add(MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED,
                                 source=SOURCE, detail=detail))  # fmt: skip

@@ -16,7 +16,6 @@ from app.models import (
     Motion,
     MotionEvent,
     NotificationEvent,
-    OutboxEntry,
 )
 from app.models.types import utcnow
 
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 AGE = re.compile(r"(\d+)([dhms])")
 # A motion's own rows, children first: deleted explicitly, since SQLite may not enforce ON DELETE CASCADE.
-MOTION_CHILDREN = (DeliveryAttempt, Delivery, NotificationEvent, MotionEvent, OutboxEntry)
+MOTION_CHILDREN = (DeliveryAttempt, Delivery, NotificationEvent, MotionEvent)
 TABLES = (Motion, *MOTION_CHILDREN, IdempotencyKey, JoggEvent)
 
 
@@ -70,7 +69,6 @@ def count(session: Session, older_than: timedelta, now: datetime | None = None) 
         Delivery: Delivery.motion_id.in_(doomed),
         NotificationEvent: NotificationEvent.motion_id.in_(doomed),
         MotionEvent: MotionEvent.motion_id.in_(doomed),
-        OutboxEntry: or_(OutboxEntry.motion_id.in_(doomed), expired[OutboxEntry]),
         IdempotencyKey: expired[IdempotencyKey],
         JoggEvent: expired[JoggEvent],
     }
@@ -105,7 +103,6 @@ def _delete_motions(session: Session, ids: list[str]) -> dict:
         Delivery: delete(Delivery).where(Delivery.motion_id.in_(ids)),
         NotificationEvent: delete(NotificationEvent).where(NotificationEvent.motion_id.in_(ids)),
         MotionEvent: delete(MotionEvent).where(MotionEvent.motion_id.in_(ids)),
-        OutboxEntry: delete(OutboxEntry).where(OutboxEntry.motion_id.in_(ids)),
         Motion: delete(Motion).where(Motion.id.in_(ids)),
     }
     return {model: _execute(session, stmt) for model, stmt in statements.items()}
@@ -114,7 +111,6 @@ def _delete_motions(session: Session, ids: list[str]) -> dict:
 def _expired(cutoff: datetime, now: datetime) -> dict:
     """Rows past retention on their own account, whatever their motion's state."""
     return {
-        OutboxEntry: OutboxEntry.done_at < cutoff,
         IdempotencyKey: or_(IdempotencyKey.expires_at < now, IdempotencyKey.created_at < cutoff),
         JoggEvent: JoggEvent.received_at < cutoff,
         DeliveryAttempt: DeliveryAttempt.at < cutoff,

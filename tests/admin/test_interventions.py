@@ -6,7 +6,7 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
-from app import queues
+from app import jobs, queues
 from app.domain import interventions
 from app.domain.errors import IllegalTransition, NotFound
 from app.models import Delivery, DeliveryAttempt, JoggEvent, Motion, MotionEvent, NotificationEvent, Status
@@ -86,7 +86,8 @@ def test_requeue_releases_an_uncertain_submission(app, session, motion_in, redis
     note = history(session, motion.id)[-1]
     assert (note.from_status, note.to_status, note.source) == ("queued", "queued", "operator")
     assert note.detail["reason"] == "checked with JoggAI: never arrived"
-    assert [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs] == [queues.DISPATCH_JOB]
+    queued = [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs]
+    assert queued == [queues.path_of(jobs.dispatch_now)]
 
 
 @pytest.mark.parametrize("status", [Status.QUEUED, Status.PROCESSING])

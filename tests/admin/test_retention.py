@@ -15,14 +15,13 @@ from app.models import (
     Motion,
     MotionEvent,
     NotificationEvent,
-    OutboxEntry,
     Status,
 )
 from app.models.types import utcnow
 
 OLD = timedelta(days=100)
 KEEP = timedelta(days=90)
-MOTION_TABLES = (MotionEvent, NotificationEvent, Delivery, OutboxEntry)
+MOTION_TABLES = (MotionEvent, NotificationEvent, Delivery)
 
 
 def rows(session, model, **where) -> int:
@@ -65,12 +64,9 @@ def test_parse_age_refuses_junk(text):
 
 
 def test_purge_takes_old_finished_motions_with_everything_of_theirs(session, motion_in):
-    """Old completed, failed and cancelled motions go with their events, deliveries, attempts and outbox rows."""
+    """Old completed, failed and cancelled motions go with their events, deliveries and attempts."""
     doomed = [motion_in(status, age=OLD) for status in (Status.COMPLETED, Status.FAILED, Status.CANCELLED)]
     attempt(session, doomed[0], timedelta(0))  # fresh itself, but its motion is going
-    for motion in doomed:
-        session.add(OutboxEntry(kind="jogg_event", motion_id=motion.id, due_at=utcnow() - OLD, done_at=utcnow() - OLD))
-    session.commit()
     ids = [motion.id for motion in doomed]
     counts = retention.purge(session, KEEP)
     assert counts["motions"] == 3 and counts["delivery_attempts"] == 1
@@ -78,7 +74,7 @@ def test_purge_takes_old_finished_motions_with_everything_of_theirs(session, mot
         assert rows(session, Motion, id=motion_id) == 0
         for model in MOTION_TABLES:
             assert rows(session, model, motion_id=motion_id) == 0
-    assert counts["motion_events"] == 3 + 3 + 2 and counts["outbox"] == 3
+    assert counts["motion_events"] == 3 + 3 + 2
 
 
 def test_purge_leaves_fresh_and_unfinished_motions(session, motion_in):
@@ -94,15 +90,12 @@ def test_purge_leaves_fresh_and_unfinished_motions(session, motion_in):
 
 
 def test_purge_takes_expired_records_of_live_motions(session, motion_in):
-    """Done outbox rows, old webhooks, old attempts and old or expired keys go; open or recent ones stay."""
+    """Old webhooks, old attempts and old or expired keys go; recent ones stay."""
     live = motion_in(Status.PROCESSING, age=OLD)
     live_id, caller_id = live.id, live.caller_id
     old, now = utcnow() - OLD, utcnow()
     session.add_all(
         [
-            OutboxEntry(kind="jogg_event", motion_id=live_id, due_at=old, done_at=old),  # done long ago: goes
-            OutboxEntry(kind="dispatch", motion_id=live_id, due_at=old),  # never done: stays
-            OutboxEntry(kind="dispatch", motion_id=live_id, done_at=now),  # done recently: stays
             JoggEvent(event="x", event_id="old", raw_body=b"{}", received_at=old),
             JoggEvent(event="x", event_id="new", raw_body=b"{}"),
             IdempotencyKey(caller_id=caller_id, key="old", request_hash="h", created_at=old, expires_at=now + KEEP),
@@ -114,8 +107,8 @@ def test_purge_takes_expired_records_of_live_motions(session, motion_in):
     attempt(session, live, OLD)
     attempt(session, live, timedelta(0))
     counts = retention.purge(session, KEEP)
-    assert counts == {**counts, "outbox": 1, "jogg_events": 1, "idempotency_keys": 2, "delivery_attempts": 1}
-    assert rows(session, OutboxEntry, motion_id=live_id) == 2 and rows(session, DeliveryAttempt) == 1
+    assert counts == {**counts, "jogg_events": 1, "idempotency_keys": 2, "delivery_attempts": 1}
+    assert rows(session, DeliveryAttempt) == 1
     assert session.scalars(select(JoggEvent.event_id)).all() == ["new"]
     assert session.scalars(select(IdempotencyKey.key)).all() == ["fresh"]
     assert rows(session, Motion, id=live_id) == 1
