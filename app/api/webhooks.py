@@ -9,7 +9,6 @@ from app import metrics
 from app.api.auth import Credential, Refusal
 from app.api.problems import problem
 from app.database import unit_of_work
-from app.database import unit_of_work
 from app.domain import jogg_events
 from app.extensions import db
 
