@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 import httpx
 
-from motion_gateway_client.errors import UnexpectedResponse
+from motion_gateway_client.errors import TransportFailed, UnexpectedResponse, error_for
 from motion_gateway_client.models import Delivery, Event, MalformedResource, Motion, StatusChange
-from motion_gateway_client.retrying import Safety
+from motion_gateway_client.retrying import RetryPolicy, Safety, note_retry
 
 MAX_WAIT = 30.0  # the longest ?wait= the API holds a request
 USER_AGENT = "motion-gateway-client-python/0.1.0"
@@ -47,6 +47,22 @@ class Call:
 def default_headers(api_key: str) -> dict[str, str]:
     """Headers every request carries: the API key and who is calling."""
     return {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+
+
+def retry_delay(policy: RetryPolicy, call: Call, attempt: int, outcome: httpx.Response | httpx.TransportError) -> float:
+    """Seconds to wait before trying the failed call again; raises the call's error when it is not retried."""
+    if isinstance(outcome, httpx.TransportError):
+        delay = policy.after_error(outcome, attempt, call.safety)
+        if delay is None:
+            raise TransportFailed(f"{call.method} {call.path}: {outcome!r}") from outcome
+        reason = type(outcome).__name__
+    else:
+        delay = policy.after_response(outcome, attempt, call.safety)
+        if delay is None:
+            raise error_for(outcome.status_code, outcome.reason_phrase, outcome.content, outcome.headers)
+        reason = str(outcome.status_code)
+    note_retry(call.method, call.path, attempt, delay, reason)
+    return delay
 
 
 def motion_path(motion_id: str, *rest: str) -> str:

@@ -13,10 +13,10 @@ import httpx
 
 from motion_gateway_client import calls
 from motion_gateway_client.calls import UNSET, Call, Unset
-from motion_gateway_client.errors import TransportFailed, WaitTimedOut, error_for
+from motion_gateway_client.errors import WaitTimedOut
 from motion_gateway_client.feed import EventFeed, Page
 from motion_gateway_client.models import Delivery, Motion, StatusChange
-from motion_gateway_client.retrying import RetryPolicy, note_retry
+from motion_gateway_client.retrying import RetryPolicy
 
 
 class Client:
@@ -160,8 +160,9 @@ class Client:
         """Send the call, retrying as the policy allows; a success response, else the matching exception."""
         attempt = 0
         while True:
+            outcome: httpx.Response | httpx.TransportError
             try:
-                response = self._http.request(
+                outcome = self._http.request(
                     call.method,
                     call.path,
                     params=call.params,
@@ -170,17 +171,8 @@ class Client:
                     timeout=self.timeout + call.held_for,
                 )
             except httpx.TransportError as error:
-                delay = self.retry_policy.after_error(error, attempt, call.safety)
-                if delay is None:
-                    raise TransportFailed(f"{call.method} {call.path}: {error!r}") from error
-                reason = type(error).__name__
-            else:
-                if response.is_success:
-                    return response
-                delay = self.retry_policy.after_response(response, attempt, call.safety)
-                if delay is None:
-                    raise error_for(response.status_code, response.reason_phrase, response.content, response.headers)
-                reason = str(response.status_code)
-            note_retry(call.method, call.path, attempt, delay, reason)
-            time.sleep(delay)
+                outcome = error
+            if isinstance(outcome, httpx.Response) and outcome.is_success:
+                return outcome
+            time.sleep(calls.retry_delay(self.retry_policy, call, attempt, outcome))
             attempt += 1
