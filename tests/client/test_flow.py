@@ -63,11 +63,10 @@ def test_an_unfinished_page_is_not_skipped_on_resume(gateway_client):
         gateway_client.cancel(motion_id)
     feed = gateway_client.events(page_size=2)
     assert next(feed).data.id == ids[0]
-    assert feed.cursor is None  # the first page is not used up yet
-    next(feed)
-    next(feed)  # the second page is fetched: the cursor moved past the first
-    resumed = [event.data.id for event in gateway_client.events(after=feed.cursor)]
-    assert resumed == [ids[2]]
+    assert feed.cursor is None  # the first page is not used up yet: resuming repeats ids[0]
+    assert [event.data.id for event in gateway_client.events(after=feed.cursor)] == ids
+    assert next(feed).data.id == ids[1]  # the first page is used up: the cursor moved past it
+    assert [event.data.id for event in gateway_client.events(after=feed.cursor)] == [ids[2]]
 
 
 def test_async_client_covers_the_same_ground(gateway, caller, sandbox, workers):
@@ -92,3 +91,14 @@ def test_async_client_covers_the_same_ground(gateway, caller, sandbox, workers):
     assert [("motion.cancelled", motion_id) for motion_id in cancelled] == events[:4]
     assert events[4:] == [("motion.processing", motion.id), ("motion.completed", motion.id)] and cursor
     assert [row.to_status for row in history] == ["queued", "processing", "completed"]
+
+
+def test_a_following_feed_waits_for_new_events(gateway_client):
+    """follow=True: once caught up the feed polls, and hands out each new event as it appears."""
+    first, second = gateway_client.create_motion(**MOTION), gateway_client.create_motion(**MOTION)
+    feed = gateway_client.events(follow=True, poll_interval=0.1)
+    gateway_client.cancel(first.id)
+    assert next(feed).data.id == first.id
+    gateway_client.cancel(second.id)
+    assert next(feed).data.id == second.id
+    assert list(gateway_client.events(after=feed.cursor)) == []

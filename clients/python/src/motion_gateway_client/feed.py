@@ -22,6 +22,13 @@ class _FeedPosition:
         self.pending: str | None = None  # the cursor after the page in the buffer
         self.caught_up = False
 
+    def take(self) -> Event:
+        """The next event; handing out the last one of a page moves the cursor past that page."""
+        event = self.buffer.popleft()
+        if not self.buffer:
+            self.page_used_up()
+        return event
+
     def page_used_up(self) -> bool:
         """Move the cursor past the page just handed out; True when the feed ends here (not following)."""
         if self.pending is not None:
@@ -74,7 +81,7 @@ class EventFeed(Iterator[Event]):
             if position.pause():
                 time.sleep(position.pause())
             position.add(self._fetch(position.cursor))
-        return position.buffer.popleft()
+        return position.take()
 
 
 class AsyncEventFeed(AsyncIterator[Event]):
@@ -107,4 +114,4 @@ class AsyncEventFeed(AsyncIterator[Event]):
             if position.pause():
                 await asyncio.sleep(position.pause())
             position.add(await self._fetch(position.cursor))
-        return position.buffer.popleft()
+        return position.take()
