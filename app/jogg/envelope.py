@@ -14,7 +14,7 @@ from app.jogg.errors import (
     BadRequest,
     JoggError,
     NoPermission,
-    NotFound,
+    NoSuchRecord,
     OutOfCredit,
     RateLimited,
     RetryableError,
@@ -23,7 +23,7 @@ from app.jogg.errors import (
 
 RATE_LIMITED = 429
 BY_CODE: dict[int, type[JoggError]] = {
-    10104: NotFound,
+    10104: NoSuchRecord,
     10105: BadCredentials,
     18020: OutOfCredit,
     18025: NoPermission,
@@ -36,7 +36,7 @@ BY_HTTP_STATUS: dict[int, type[JoggError]] = {
     401: BadCredentials,
     402: OutOfCredit,
     403: NoPermission,
-    404: NotFound,
+    404: NoSuchRecord,
     422: BadRequest,
 }
 GATEWAY_TIMEOUT = 504  # the proxy gave up waiting: JoggAI may still have done the work

@@ -83,7 +83,7 @@ class BadRequest(JoggError):
     """40000: JoggAI refused the parameters; `message` is JoggAI's own and names the field."""
 
 
-class NotFound(JoggError):
+class NoSuchRecord(JoggError):
     """10104: no such record (motion or endpoint)."""
 
 

@@ -13,7 +13,7 @@ from app.jogg import (
     JoggClient,
     JoggError,
     NoPermission,
-    NotFound,
+    NoSuchRecord,
     OutOfCredit,
     RateLimited,
     RetryableError,
@@ -61,10 +61,10 @@ def test_no_credit_is_out_of_credit(start_jogg, errors_as_http_200):
 
 
 def test_an_unknown_motion_is_not_found(start_jogg, errors_as_http_200):
-    """10104 maps to NotFound."""
+    """10104 maps to NoSuchRecord."""
     client, _ = start_jogg(errors_as_http_200=errors_as_http_200)
     error = raised(lambda: client.motion_status("no-such-motion"))
-    assert type(error) is NotFound and error.jogg_code == 10104
+    assert type(error) is NoSuchRecord and error.jogg_code == 10104
 
 
 def test_429_is_rate_limited_and_retryable(start_jogg, errors_as_http_200):
