@@ -54,8 +54,8 @@ def test_live_state_is_read_at_scrape_time(client, auth):
 
 def test_counts_what_happened_across_two_worker_processes(app, settings, session, make_caller):
     """Callbacks sent by two separate worker processes are all counted in one scrape."""
+    from app import jobs
     from app.extensions import db
-    from workers import jobs
 
     key = ("mg_callback_deliveries_total", (("attempt", "1"), ("outcome", "delivered")))
     before = samples(app.test_client()).get(key, 0)  # the metrics folder is shared by the whole test run

@@ -1,6 +1,7 @@
 """The one state machine: every motion status change goes through transition()."""
 
-from app.domain import notification_events, outbox
+from app import nudges
+from app.domain import notification_events
 from app.domain.errors import IllegalTransition
 from app.models import Motion, MotionEvent, Source, Status
 from app.models.types import utcnow
@@ -46,7 +47,7 @@ def transition(session, motion: Motion, target: Status, source: Source, detail: 
     session.add(event)
     notification_events.record(session, motion, target)
     if target is Status.QUEUED:
-        outbox.nudge_dispatch(session)
+        nudges.ask_dispatch(session)
     return event
 
 

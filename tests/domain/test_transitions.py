@@ -6,10 +6,10 @@ import pytest
 from rq import Queue
 from sqlalchemy import func, select
 
-from app import queues
+from app import jobs, queues
 from app.domain.errors import IllegalTransition
 from app.domain.transitions import ALLOWED, can_move, transition
-from app.models import Motion, MotionEvent, OutboxEntry, Source, Status
+from app.models import Motion, MotionEvent, Source, Status
 from app.models.motion import new_motion_id
 
 LEGAL = {
@@ -56,7 +56,7 @@ def test_table_matches_the_contract():
 
 @pytest.mark.parametrize(("current", "target"), sorted(set(ALL_MOVES) - LEGAL, key=str))
 def test_illegal_moves_are_refused(session, caller_id, current, target):
-    """Every move outside the table raises and writes no event or outbox row."""
+    """Every move outside the table raises and writes no event."""
     motion = motion_in(session, caller_id, current)
     for source in Source:
         with pytest.raises(IllegalTransition):
@@ -98,15 +98,16 @@ def test_unknown_source_is_a_bug(session, caller_id):
 
 
 def test_queueing_asks_for_a_dispatch_after_commit(app, session, caller_id, redis_client):
-    """Reaching queued writes no outbox row (the motion is the record) but nudges a dispatch once committed."""
+    """Reaching queued asks for a dispatch (the motion is the record of the work), sent once committed."""
     motion = motion_in(session, caller_id, None)
     session.add(motion)
     transition(session, motion, Status.QUEUED, Source.API)
     assert Queue(queues.DEFAULT, connection=redis_client).count == 0
     with app.app_context():  # the nudge goes out through the app's Redis once committed
         session.commit()
-    assert session.scalars(select(OutboxEntry)).all() == []
-    assert [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs] == [queues.DISPATCH_JOB]
+    assert [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs] == [
+        queues.path_of(jobs.dispatch_now)
+    ]
 
 
 def test_source_values_are_the_contracts():

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from rq import Queue
 
+from app import jobs
 from app.domain import account
 from app.models import CallbackEndpoint, Motion, Status
 from app.models.types import utcnow
@@ -25,7 +26,7 @@ def _scenario(session, make_motion, make_caller, ops_app):
     session.commit()
     ops_app.extensions["post_budget"].try_acquire()
     ops_app.extensions["post_budget"].try_acquire()
-    Queue(CALLBACKS, connection=ops_app.extensions["redis"]).enqueue("workers.jobs.deliver", 1)
+    Queue(CALLBACKS, connection=ops_app.extensions["redis"]).enqueue(jobs.deliver, 1)
     return made
 
 
