@@ -23,6 +23,9 @@ class Caller(db.Model):
     previous_webhook_secret: Mapped[str | None] = mapped_column(String(100))
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(default=True)
+    weight: Mapped[int] = mapped_column(default=1, server_default="1")  # its share of POST slots, 1 to 100
+    quota_credits: Mapped[int | None] = mapped_column()  # credits it may spend per quota_period; None: no quota
+    quota_period: Mapped[str | None] = mapped_column(String(8))  # "day" or "month" (UTC)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

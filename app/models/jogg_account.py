@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -26,4 +26,7 @@ class JoggAccount(db.Model):
     webhook_endpoint_id: Mapped[str | None] = mapped_column(String(100))
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
     previous_webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    credits_remaining: Mapped[int | None] = mapped_column()  # JoggAI's balance when last read
+    credits_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    credits_low: Mapped[bool] = mapped_column(default=False, server_default=false())  # under CREDIT_LOW_HOURS
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -44,6 +44,8 @@ class Source(StrEnum):
     WEBHOOK = "webhook"  # a JoggAI webhook event
     POLL = "poll"  # a status check against JoggAI
     OPERATOR = "operator"  # a person, through the CLI
+    PREFLIGHT = "preflight"  # the checks before a POST: image and voice
+    REUSE = "reuse"  # an identical motion's result, reused or followed
 
 
 def new_motion_id() -> str:
@@ -62,6 +64,9 @@ class Motion(db.Model):
         Index("ix_motions_dispatch", "status", "caller_id", "priority", "created_at"),
         Index("ix_motions_status_next_poll", "status", "next_poll_at"),
         Index("uq_motions_jogg_motion_id", "jogg_motion_id", unique=True),
+        Index("ix_motions_caller_content", "caller_id", "content_key", "status"),
+        Index("ix_motions_caller_charged", "caller_id", "charged_at"),
+        Index("ix_motions_reused_from", "reused_from"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_motion_id)
@@ -95,6 +100,14 @@ class Motion(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Credits: the model's cost once a POST was sent (JoggAI charges on accept), 0 when reused, else None.
+    credits: Mapped[int | None] = mapped_column(Integer)
+    charged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    preflight_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the checks before a POST passed
+    reuse: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The identical motion whose result this one reused (completed) or follows (queued or processing).
+    reused_from: Mapped[str | None] = mapped_column(ForeignKey("motions.id", ondelete="SET NULL"))
+    content_key: Mapped[str | None] = mapped_column(String(64))  # a digest of the fields that make motions identical
 
     events: Mapped[list["MotionEvent"]] = relationship(
         back_populates="motion", order_by="MotionEvent.id", lazy="raise_on_sql"
