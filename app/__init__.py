@@ -76,7 +76,7 @@ def register_connections(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP routes and their per-request hooks (request id, metrics, counted ops refusals)."""
-    from app.api import auth, health, metrics, motions, notifications, webhooks
+    from app.api import auth, health, metrics, motions, notifications, usage, webhooks
     from app.ops import views as ops_views
 
     logs.init_app(app)
@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.blp)
     rest_api.register_blueprint(motions.blp)
     rest_api.register_blueprint(notifications.blp)
+    rest_api.register_blueprint(usage.blp)
 
 
 def register_error_handlers(app: Flask) -> None:
