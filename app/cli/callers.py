@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from app.cli.output import emit, run_action
 from app.database import unit_of_work
-from app.domain import callers
+from app.domain import callers, credits
 from app.models import CallbackEndpoint, Caller
 from app.notifications import history
 from app.notifications.url_safety import UnsafeCallbackUrl, check_callback_url
+
+MIN_WEIGHT, MAX_WEIGHT = 1, 100
 
 callers_cli = AppGroup("callers", help="Create and manage the services allowed to call the API.")
 
@@ -64,6 +66,8 @@ def _listed(caller: Caller, disabled_urls: list[dict]) -> dict:
         "api_key_prefix": caller.api_key_prefix,
         "default_callback_url": shown_url(caller.default_callback_url),
         "created_at": caller.created_at.isoformat(),
+        "weight": caller.weight,
+        "quota": _quota(caller.quota_credits, caller.quota_period),
         "disabled_callback_urls": disabled_urls,
     }
 
@@ -130,3 +134,44 @@ def _redeliver(session: Session, name: str, since) -> list[str]:
     """Queue again the named caller's failed or stopped deliveries since a time; their new public ids."""
     caller = callers.find_by_name(session, name)
     return [again.public_id for again in history.redeliver_failed(session, caller.id, since)]
+
+
+@callers_cli.command("set-quota")
+@click.argument("name")
+@click.option("--credits", "quota", type=click.IntRange(min=1), help="Credits the caller may spend per period.")
+@click.option("--per", "period", type=click.Choice(credits.PERIODS), help="The quota period (UTC day or month).")
+@click.option("--none", "remove", is_flag=True, help="Remove the caller's quota.")
+def set_quota(name: str, quota: int | None, period: str | None, remove: bool) -> None:
+    """Cap what a caller may spend per UTC day or month (--none removes the cap)."""
+    if remove == (quota is not None) or (quota is None) != (period is None):
+        raise click.UsageError("give --credits N --per day|month, or --none")
+    caller = run_action(_set_quota, name, quota, period)
+    emit({"caller_id": caller.id, "name": name, "quota": _quota(quota, period)})
+
+
+def _quota(quota: int | None, period: str | None) -> dict | None:
+    """A quota as printed, or None when there is none."""
+    return None if quota is None else {"credits": quota, "per": period}
+
+
+def _set_quota(session: Session, name: str, quota: int | None, period: str | None) -> Caller:
+    """Store (or clear) the named caller's quota."""
+    caller = callers.find_by_name(session, name)
+    caller.quota_credits, caller.quota_period = quota, period
+    return caller
+
+
+@callers_cli.command("set-weight")
+@click.argument("name")
+@click.argument("weight", type=click.IntRange(MIN_WEIGHT, MAX_WEIGHT))
+def set_weight(name: str, weight: int) -> None:
+    """Set a caller's share of POST slots while several callers wait (1 to 100, default 1)."""
+    caller = run_action(_set_weight, name, weight)
+    emit({"caller_id": caller.id, "name": name, "weight": weight})
+
+
+def _set_weight(session: Session, name: str, weight: int) -> Caller:
+    """Store the named caller's weight."""
+    caller = callers.find_by_name(session, name)
+    caller.weight = weight
+    return caller
