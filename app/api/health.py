@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from app.api.problems import problem
-from app.domain import account
+from app.domain import account, credit_forecast
 from app.extensions import db
 from app.models.types import utcnow
 
@@ -28,8 +28,11 @@ def readyz():
 
 
 def _jogg_state() -> dict:
-    """Whether submissions to JoggAI flow, and why not (shown, but never a reason to be unready)."""
-    state = account.describe(account.peek(db.session), utcnow())
+    """Whether submissions to JoggAI flow and why not, and the stored credit forecast (shown, never a reason to be
+    unready; JoggAI is not asked here)."""
+    stored = account.peek(db.session)
+    state = account.describe(stored, utcnow())
+    state["credits"] = credit_forecast.current(stored, current_app.extensions["redis"]).as_dict()
     db.session.rollback()
     return state
 

@@ -42,7 +42,8 @@ def instrument(app: Flask) -> None:
 
 
 class StateCollector:
-    """Gauges read at scrape time: motions by status, queue depths, the POST budget, pauses, the oldest wait."""
+    """Gauges read at scrape time: motions by status, queue depths, the POST budget, pauses, the oldest wait,
+    JoggAI's remaining credits (as stored by the last read)."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -70,6 +71,12 @@ class StateCollector:
         paused.add_metric([state.paused_reason or ""], 1 if state.paused_reason else 0)
         db.session.rollback()
         yield paused
+        if state.credits_remaining is not None:
+            yield GaugeMetricFamily(
+                "motion_gateway_jogg_credits_remaining",
+                "JoggAI credits left when last read",
+                value=state.credits_remaining,
+            )
 
     def _from_redis(self):
         try:

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.budget import PostBudget
-from app.domain import account
+from app.domain import account, credit_forecast, usage
 from app.domain.tracking import uncertain_submissions
 from app.models import CallbackEndpoint, Caller, Motion, Status
 from app.queues import ALL_QUEUES
@@ -32,6 +32,8 @@ def snapshot(session: Session, redis_connection: Redis, post_budget: PostBudget,
         "motions_24h": status_counts(session, now - DAY),
         "hourly": hourly_by_status(session, now),
         "jogg": account.describe(account.peek(session), now),
+        "credits": credit_state(session, redis_connection),
+        "credits_7d": usage.per_caller_by_day(session, now, 7),
         "post_budget": budget_in_use(post_budget),
         "queues": queue_depths(redis_connection),
         "oldest_queued": oldest_queued(session, now),
@@ -39,6 +41,12 @@ def snapshot(session: Session, redis_connection: Redis, post_budget: PostBudget,
         "failing_callbacks": failing_callbacks(session),
         "latest_errors": latest_errors(session),
     }
+
+
+def credit_state(session: Session, redis_connection: Redis) -> dict:
+    """JoggAI's remaining credits as last read, the burn rate, hours left, and the forecast sentence."""
+    forecast = credit_forecast.current(account.peek(session), redis_connection)
+    return {**forecast.as_dict(), "forecast": forecast.sentence()}
 
 
 def status_counts(session: Session, since: datetime) -> dict:
