@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import jogg_connection, metrics, nudges, queues
 from app.config import Settings
-from app.domain import account_probe, doubt, idempotency, jogg_events, recovery, submission, tracking
+from app.domain import account_probe, credit_forecast, doubt, idempotency, jogg_events, recovery, submission, tracking
 from app.domain import dispatch as dispatcher
 from app.extensions import db
 from app.models.types import utcnow
@@ -202,6 +202,19 @@ def probe_account() -> str | None:
 
 
 @owns_transaction
+def read_credits() -> dict | None:
+    """Clock task: read JoggAI's remaining credits (each minute while motions are submitted) and forecast."""
+    if not credit_forecast.claim(db.session, utcnow()):
+        return None
+    db.session.commit()  # step: the claim moves the next read on for every process before JoggAI is asked
+    remaining = credit_forecast.read_balance(jogg_connection.jogg_client())
+    if remaining is None:
+        return None
+    low_hours, connection = current_app.config["SETTINGS"].credit_low_hours, current_app.extensions["redis"]
+    return credit_forecast.record(db.session, connection, remaining, utcnow(), low_hours).as_dict()
+
+
+@owns_transaction
 def sweep() -> int:
     """Clock task: one self-healing pass over SQL (app.domain.recovery); returns how much it recovered."""
     settings = current_app.config["SETTINGS"]
@@ -279,5 +292,6 @@ def schedule(settings: Settings) -> list[Periodic]:
         Periodic("submissions", watch_submissions, 1.0),
         Periodic("deliveries", enqueue_due_deliveries, 1.0),
         Periodic("probe", probe_account, min(settings.jogg_probe_interval, 5.0)),
+        Periodic("credits", read_credits, 10.0),
         Periodic("sweep", sweep, settings.sweep_interval),
     ]
