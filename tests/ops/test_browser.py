@@ -2,14 +2,19 @@
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 
-from app.models import CallbackEndpoint, Status
+from app.domain import callers, credit_forecast
+from app.extensions import db
+from app.models import CallbackEndpoint, Motion, Status
 from app.models.types import utcnow
 from tests.browser import ARTIFACTS, Browser, needs_chromium, served
 
 pytestmark = needs_chromium
+SPENDERS = (("billing", 6), ("render", 10), ("search", 4))  # caller, credits a day (give or take)
+SPENT_TODAY = sum(per_day // 2 for _, per_day in SPENDERS)  # completed motions charged today, created in the last 24 h
 
 
 @pytest.fixture
@@ -39,6 +44,32 @@ def _fill(make_motion, make_caller, session, ops_app) -> None:
     session.add(CallbackEndpoint(caller_id=caller_id, url="http://orders-svc:8080/hooks", failing_since=utcnow()))
     session.commit()
     ops_app.extensions["post_budget"].try_acquire()
+    _spend(session, ops_app)
+
+
+def _spend(session, ops_app) -> None:
+    """Credits spent by three callers over the last week, and a balance read as the clock would store it."""
+    now = utcnow()
+    for name, per_day in SPENDERS:
+        caller_id, _ = make_caller_directly(session, name)
+        for days_ago in range(7):
+            for hour in range(per_day // 2 + days_ago % 3):
+                charged_at = now - timedelta(days=days_ago, hours=hour + 1)
+                session.add(Motion(caller_id=caller_id, status=Status.COMPLETED, image_url="https://img.example.com/a.png",
+                                   name="spent", voice_id="v", model="2.0", credits=2, charged_at=charged_at,
+                                   created_at=charged_at - timedelta(minutes=1)))  # fmt: skip
+    session.commit()
+    with ops_app.app_context():
+        credit_forecast.record(db.session, ops_app.extensions["redis"], 900, now, 24.0)
+        db.session.commit()
+        db.session.remove()
+
+
+def make_caller_directly(session, name):
+    """A caller made through the domain."""
+    creds = callers.create_caller(session, name)
+    session.commit()
+    return creds.caller_id, creds.api_key
 
 
 def test_chromium_logs_in_and_renders_the_page_with_counts_and_chart(
@@ -62,10 +93,18 @@ def test_chromium_logs_in_and_renders_the_page_with_counts_and_chart(
     dom = browser.evaluate("document.documentElement.outerHTML")
     (ARTIFACTS / "ops-dom.html").write_text(dom)
     assert ops_token not in dom and browser.evaluate("location.search") == ""
-    assert 'id="count-total">16<' in dom
-    for status, count in {"queued": 4, "processing": 3, "completed": 6, "failed": 2, "cancelled": 1}.items():
+    assert f'id="count-total">{16 + SPENT_TODAY}<' in dom
+    for status, count in {
+        "queued": 4,
+        "processing": 3,
+        "completed": 6 + SPENT_TODAY,
+        "failed": 2,
+        "cancelled": 1,
+    }.items():
         assert f'id="count-{status}">{count}<' in dom, status
     # Chart.js gives the canvas pixel dimensions and an inline style when it draws; an undrawn one has neither.
     assert re.search(r'<canvas id="hourly-chart"[^>]* height="260" style="display: block;', dom), "chart not drawn"
     assert 'id="budget">1 / ' in dom and "http://orders-svc:8080/hooks" in dom
     assert "photo has no detectable face" in dom
+    assert 'id="credits-remaining">900<' in dom and "at the last 24 h rate, about" in dom
+    assert re.search(r'<canvas id="credits-chart"[^>]* style="display: block;', dom), "credits chart not drawn"
