@@ -6,6 +6,7 @@ that the state machine can freeze a motion's shape into a notification without t
 
 from marshmallow import Schema, fields, validate
 
+from app.domain.reuse import root_jogg_motion_id
 from app.models import Source
 
 
@@ -33,7 +34,7 @@ class MotionSchema(Schema):
     meta = fields.Dict(data_key="metadata", allow_none=True)
     external_id = fields.String(allow_none=True)
     priority = fields.String()
-    jogg_motion_id = fields.String(allow_none=True)
+    jogg_motion_id = fields.Function(root_jogg_motion_id, allow_none=True, metadata={"type": "string"})
     avatar_id = fields.Integer(allow_none=True)
     preview_url = fields.String(allow_none=True)
     error = fields.Nested(MotionErrorSchema, allow_none=True)
@@ -41,6 +42,13 @@ class MotionSchema(Schema):
     updated_at = fields.DateTime()
     submitted_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
+    credits = fields.Integer(
+        allow_none=True, metadata={"description": "JoggAI credits: null until a POST was sent, 0 when reused"}
+    )
+    reuse = fields.Boolean(metadata={"description": "whether the request asked to reuse an identical motion"})
+    reused_from = fields.String(
+        allow_none=True, metadata={"description": "the identical motion this one reused or follows"}
+    )
 
 
 class MotionPageSchema(Schema):
@@ -48,6 +56,20 @@ class MotionPageSchema(Schema):
 
     items = fields.List(fields.Nested(MotionSchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class MotionBatchItemSchema(Schema):
+    """One item's result in a batch: the motion it created, or the problem that refused it."""
+
+    status = fields.Integer(metadata={"description": "202 when accepted, else the 4xx the item alone would get"})
+    motion = fields.Nested(MotionSchema)
+    problem = fields.Dict(metadata={"description": "an RFC 9457 problem document (type, title, status, detail, ...)"})
+
+
+class MotionBatchResultSchema(Schema):
+    """The results of a batch, in the order of its items."""
+
+    items = fields.List(fields.Nested(MotionBatchItemSchema))
 
 
 class MotionEventSchema(Schema):

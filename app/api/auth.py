@@ -10,6 +10,8 @@ from app.api.problems import problem, validation_problem
 from app.domain.callers import authenticate
 from app.extensions import db
 
+# Routes whose body is a list of independent items: unstorable text refuses only its item (g.unstorable).
+PER_ITEM_ENDPOINTS = frozenset({"motions.batch"})
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="motion-gateway"'}
 
 
@@ -81,4 +83,7 @@ def _check_body():
     except NotJSON as exc:
         return problem(400, "Malformed JSON", str(exc), "malformed-json")
     errors = unstorable_in_body(body)
+    if errors and request.endpoint in PER_ITEM_ENDPOINTS:
+        g.unstorable = errors
+        return None
     return validation_problem(errors) if errors else None

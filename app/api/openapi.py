@@ -23,6 +23,7 @@ _PROBLEMS = {
     413: ("PayloadTooLargeProblem", "The request body is over the configured limit"),
     415: ("UnsupportedMediaTypeProblem", "The request body is not application/json"),
     422: ("ValidationProblem", "Validation failed; `errors` names each field and what is wrong with it"),
+    429: ("QuotaExceededProblem", "The motion would take the caller past its credit quota; see `Retry-After`"),
 }
 PROBLEM = {status: name for status, (name, _) in _PROBLEMS.items()}
 DEFAULT_PROBLEM = "Problem"
@@ -38,8 +39,11 @@ def _problem_response(description: str, headers: dict | None = None) -> dict:
 _WWW_AUTHENTICATE = {
     "WWW-Authenticate": {"description": "The Bearer challenge", "schema": {"type": "string"}, "required": True}
 }
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds until the quota resets", "schema": {"type": "integer"}, "required": True}
+}
 PROBLEM_RESPONSES = {
-    name: _problem_response(description, _WWW_AUTHENTICATE if status == 401 else None)
+    name: _problem_response(description, {401: _WWW_AUTHENTICATE, 429: _RETRY_AFTER}.get(status))
     for status, (name, description) in _PROBLEMS.items()
 } | {DEFAULT_PROBLEM: _problem_response("Any other error, as an RFC 9457 problem")}
 

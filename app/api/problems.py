@@ -29,13 +29,23 @@ class ProblemSchema(Schema):
         metadata={"description": "validation problems only: each invalid field and what is wrong with it"},
     )
     motion_id = fields.String(metadata={"description": "a duplicate external_id only: the motion that has it"})
+    quota = fields.Integer(metadata={"description": "quota-exceeded only: the caller's credits per period"})
+    used = fields.Integer(metadata={"description": "quota-exceeded only: credits spent in this period"})
+    reserved = fields.Integer(metadata={"description": "quota-exceeded only: credits held by queued motions"})
+    period = fields.String(metadata={"description": "quota-exceeded only: day or month"})
+
+
+def problem_body(status: int, title: str, detail: str, slug: str | None = None, **extra) -> dict:
+    """The problem document itself."""
+    body = {"type": PROBLEM_TYPE + slug if slug else "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    return body
 
 
 def problem(status: int, title: str, detail: str, slug: str | None = None, headers=None, **extra) -> Response:
     """Build a problem+json response."""
-    body = {"type": PROBLEM_TYPE + slug if slug else "about:blank", "title": title, "status": status}
-    body["detail"] = detail
-    body.update(extra)
+    body = problem_body(status, title, detail, slug, **extra)
     response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     response.headers.update(headers or {})
     return response
@@ -62,6 +72,17 @@ def validation_problem(errors: dict[str, list[str]], headers=None) -> Response:
     return problem(422, "Validation failed", f"invalid fields: {fields_named}", "validation", headers, errors=errors)
 
 
+def validation_body(errors: dict[str, list[str]]) -> dict:
+    """The document of a 422 naming each invalid field (a batch item's problem)."""
+    detail = f"invalid fields: {', '.join(sorted(errors))}"
+    return problem_body(422, "Validation failed", detail, "validation", errors=errors)
+
+
+def field_messages(messages: dict) -> dict[str, list[str]]:
+    """Marshmallow's messages of one schema as field -> flat list of strings."""
+    return {str(field): _as_strings(problems) for field, problems in messages.items()}
+
+
 def too_large(headers=None) -> Response:
     """A 413 that says the limit in bytes."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
@@ -71,9 +92,18 @@ def too_large(headers=None) -> Response:
 
 def from_domain_error(error: DomainError) -> Response:
     """Render a business-rule error."""
-    status = next((code for cls, code in STATUS_FOR_DOMAIN_ERROR.items() if isinstance(error, cls)), 409)
-    slug = type(error).__name__.replace("_", "-").lower()
-    return problem(status, error.title, error.detail, slug, **error.extra)
+    body = domain_body(error)
+    response = Response(json.dumps(body), status=body["status"], mimetype=MEDIA_TYPE)
+    response.headers.update(getattr(error, "headers", None) or {})
+    return response
+
+
+def domain_body(error: DomainError) -> dict:
+    """The problem document of a business-rule error (its status from the error, else 409)."""
+    default = getattr(error, "status", 409)
+    status = next((code for cls, code in STATUS_FOR_DOMAIN_ERROR.items() if isinstance(error, cls)), default)
+    slug = getattr(error, "slug", None) or type(error).__name__.replace("_", "-").lower()
+    return problem_body(status, error.title, error.detail, slug, **error.extra)
 
 
 def from_database_outage(error: Exception) -> Response:

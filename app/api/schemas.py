@@ -49,6 +49,10 @@ class MotionCreateSchema(Schema):
     meta = fields.Dict(data_key="metadata", allow_none=True)
     external_id = _text(1, 255, allow_none=True)
     priority = fields.String(load_default=Priority.NORMAL.value, validate=validate.OneOf([p.value for p in Priority]))
+    reuse = fields.Boolean(
+        load_default=False,
+        metadata={"description": "reuse an identical completed motion of yours, or follow an identical queued one"},
+    )
 
     @validates_schema
     def _description_fits_model(self, data, **_):
@@ -88,6 +92,22 @@ class MotionCreateSchema(Schema):
             raise ValidationError(f"must be nested at most {METADATA_DEPTH} levels deep", "metadata")
         if meta is not None and len(json.dumps(meta, separators=(",", ":")).encode()) > METADATA_LIMIT:
             raise ValidationError(f"must be at most {METADATA_LIMIT} bytes serialized", "metadata")
+
+
+BATCH_LIMIT = 100
+
+
+class MotionBatchSchema(Schema):
+    """The body of POST /v1/motions/batch: each item is checked on its own (MotionCreateSchema) by the handler."""
+
+    class Meta:
+        unknown = RAISE
+
+    items = fields.List(
+        fields.Raw(metadata={"type": "object", "description": "a motion request, as the body of POST /v1/motions"}),
+        required=True,
+        validate=validate.Length(min=1, max=BATCH_LIMIT),
+    )
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -9,10 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.cursors import motion_cursor
+from app.domain import credits, quotas, reuse
 from app.domain.errors import Conflict, ExternalIdTaken, IllegalTransition, NotFound
 from app.domain.transitions import transition
 from app.models import FINAL_STATUSES, Caller, Motion, MotionEvent, Source, Status
 from app.models.motion import new_motion_id
+from app.models.types import utcnow
 
 REQUEST_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg", "external_id")
 
@@ -25,28 +27,63 @@ class Page:
     next_cursor: str | None
 
 
-def create_motion(session: Session, caller: Caller, data: dict) -> Motion:
-    """Accept a validated request as a queued motion (flushed, not committed)."""
-    external_id = data.get("external_id")
+@dataclass
+class Intake:
+    """What one request knows while it accepts motions: the caller, its quota allowance, the settings."""
+
+    caller: Caller
+    allowance: quotas.Allowance
+    costs: dict[str, int]
+    reuse_max_age: int
+    now: datetime
+
+
+def start_intake(session: Session, caller: Caller, settings) -> Intake:
+    """Begin accepting motions for a caller: its quota is locked and counted once for the whole request."""
+    now = utcnow()
+    allowance = quotas.allowance(session, caller.id, settings.jogg_credit_costs, now)
+    return Intake(caller, allowance, settings.jogg_credit_costs, settings.reuse_max_age, now)
+
+
+def create_motion(session: Session, caller: Caller, data: dict, intake: Intake | None = None) -> Motion:
+    """Accept a validated request as a queued motion (flushed, not committed); no intake: no quota, no reuse."""
+    intake = intake or Intake(caller, quotas.Allowance(None, utcnow()), {}, 0, utcnow())
+    motion = build_motion(session, intake, data)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent request took the external_id between our check and our insert.
+        session.rollback()
+        _refuse_taken_external_id(session, intake.caller.id, data.get("external_id"))
+        raise
+    return motion
+
+
+def build_motion(session: Session, intake: Intake, data: dict) -> Motion:
+    """Add a motion for a validated request: reused, following, or queued within the quota (not flushed)."""
+    caller, external_id = intake.caller, data.get("external_id")
     if external_id is not None:
         _refuse_taken_external_id(session, caller.id, external_id)
+    key = reuse.content_key(data)
+    root = reuse.find_root(session, caller.id, key, intake.now, intake.reuse_max_age) if data.get("reuse") else None
+    if root is None and intake.allowance.status is not None:
+        intake.allowance.take(credits.cost(intake.costs, data["model"]))
     motion = Motion(
         id=new_motion_id(),
         caller_id=caller.id,
         callback_url=data["callback_url"] if "callback_url" in data else caller.default_callback_url,
         meta=data.get("meta"),
         priority=data.get("priority", "normal"),
+        content_key=key,
+        reuse=bool(data.get("reuse")),
+        reused_from=root.id if root is not None else None,
         **{name: data.get(name) for name in REQUEST_FIELDS},
     )
     session.add(motion)
     transition(session, motion, Status.QUEUED, Source.API)
-    try:
-        session.flush()
-    except IntegrityError:
-        # A concurrent request took the external_id between our check and our insert.
-        session.rollback()
-        _refuse_taken_external_id(session, caller.id, external_id)
-        raise
+    if root is not None and root.status == Status.COMPLETED:
+        reuse.take_result(motion, root)
+        transition(session, motion, Status.COMPLETED, Source.REUSE, {"reused_from": root.id})
     return motion
 
 

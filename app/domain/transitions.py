@@ -1,14 +1,16 @@
 """The one state machine: every motion status change goes through transition()."""
 
 from app import nudges
-from app.domain import notification_events
+from app.domain import notification_events, reuse
 from app.domain.errors import IllegalTransition
 from app.models import Motion, MotionEvent, Source, Status
 from app.models.types import utcnow
 
+FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
 ALLOWED: dict[Status | None, frozenset[Status]] = {
     None: frozenset({Status.QUEUED}),
-    Status.QUEUED: frozenset({Status.PROCESSING, Status.CANCELLED, Status.FAILED}),
+    Status.QUEUED: frozenset({Status.PROCESSING, Status.CANCELLED, Status.FAILED, Status.COMPLETED}),
     Status.PROCESSING: frozenset({Status.COMPLETED, Status.FAILED}),
     Status.FAILED: frozenset({Status.QUEUED}),
     Status.COMPLETED: frozenset(),
@@ -16,7 +18,11 @@ ALLOWED: dict[Status | None, frozenset[Status]] = {
 }
 
 # failed -> queued is a retry, which only a person may ask for.
-EXPLICIT_ONLY = {(Status.FAILED, Status.QUEUED): frozenset({Source.API, Source.OPERATOR})}
+# queued -> completed is a reuse: the result of an identical motion, never a submission's.
+EXPLICIT_ONLY = {
+    (Status.FAILED, Status.QUEUED): frozenset({Source.API, Source.OPERATOR}),
+    (Status.QUEUED, Status.COMPLETED): frozenset({Source.REUSE}),
+}
 
 
 def can_move(current: Status | None, target: Status, source: Source) -> bool:
@@ -46,9 +52,26 @@ def transition(session, motion: Motion, target: Status, source: Source, detail: 
     )
     session.add(event)
     notification_events.record(session, motion, target)
-    if target is Status.QUEUED:
+    if target is Status.QUEUED and motion.reused_from is None:
         nudges.ask_dispatch(session)
+    if target in FINAL and motion.reused_from is None:
+        _settle_followers(session, motion, target)
     return event
+
+
+def _settle_followers(session, leader: Motion, target: Status) -> None:
+    """Followers end as their leader ends; a cancelled leader lets them be submitted themselves."""
+    for follower in reuse.followers(session, leader):
+        if target is Status.COMPLETED:
+            reuse.take_result(follower, leader)
+            transition(session, follower, Status.COMPLETED, Source.REUSE, {"reused_from": leader.id})
+        elif target is Status.FAILED:
+            follower.error, follower.credits = leader.error, 0
+            detail = {"reused_from": leader.id, "error": leader.error}
+            transition(session, follower, Status.FAILED, Source.REUSE, detail)
+        else:
+            follower.reused_from = None
+            nudges.ask_dispatch(session)
 
 
 def _known(source: Source | str) -> Source:
@@ -76,3 +99,5 @@ def _reset_submission(motion: Motion) -> None:
     motion.submission_evidence = None
     motion.next_submit_at = motion.next_poll_at = None
     motion.submit_attempts = motion.poll_count = 0
+    if motion.reused_from is not None and motion.credits == 0:
+        motion.reused_from = motion.credits = None  # a retried follower is submitted itself

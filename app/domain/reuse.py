@@ -1,0 +1,60 @@
+"""Reuse: a motion identical to one of the same caller's takes that one's result instead of a new POST.
+
+Identical means the same `content_key` (a digest of the fields JoggAI sees). A `completed` root younger
+than REUSE_MAX_AGE is reused at once; a `queued` or `processing` root is followed: the new motion
+waits (never dispatched) and ends as its leader ends (`transitions.py`). Only roots (motions with no
+`reused_from`) are matched, so every reused motion points at the motion JoggAI made.
+"""
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, object_session
+
+from app.models import Motion, Status
+
+CONTENT_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg")
+RESULT_FIELDS = ("avatar_id", "preview_url")  # jogg_motion_id is unique per row: the shape reads it from the root
+
+
+def content_key(data: dict) -> str:
+    """The digest that makes two motion requests identical."""
+    values = [data.get(name) for name in CONTENT_FIELDS]
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()
+
+
+def find_root(session: Session, caller_id: int, key: str, now: datetime, max_age: int) -> Motion | None:
+    """The caller's identical motion to reuse (completed and young enough) or to follow (queued or processing)."""
+    young = Motion.completed_at >= now - timedelta(seconds=max_age)
+    stmt = (
+        select(Motion)
+        .where(Motion.caller_id == caller_id, Motion.content_key == key, Motion.reused_from.is_(None))
+        .where(or_(Motion.status.in_((Status.QUEUED, Status.PROCESSING)), (Motion.status == Status.COMPLETED) & young))
+        .order_by(Motion.created_at.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt.with_for_update())  # a leader finishing now commits first, and is found finished
+
+
+def followers(session: Session, leader: Motion) -> list[Motion]:
+    """The queued motions following this one, locked."""
+    stmt = select(Motion).where(Motion.reused_from == leader.id, Motion.status == Status.QUEUED).order_by(Motion.id)
+    return list(session.scalars(stmt.with_for_update()))
+
+
+def take_result(motion: Motion, root: Motion) -> None:
+    """Copy the root's result onto a motion that reuses it; it cost nothing."""
+    for name in RESULT_FIELDS:
+        setattr(motion, name, getattr(root, name))
+    motion.credits = 0
+
+
+def root_jogg_motion_id(motion: Motion) -> str | None:
+    """JoggAI's motion id for a motion, read from its root when it reused one."""
+    if motion.jogg_motion_id or not motion.reused_from or motion.status != Status.COMPLETED:
+        return motion.jogg_motion_id
+    session = object_session(motion)
+    root = session.get(Motion, motion.reused_from) if session is not None else None
+    return root.jogg_motion_id if root is not None else None
