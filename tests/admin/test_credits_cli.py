@@ -5,11 +5,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from app.models import Caller, Motion, Status
-from tests.hostile.strategies import hostile_text
 
 
 def _motion(caller_id, model="2.0", **fields):
@@ -109,34 +105,3 @@ def test_report_refuses_bad_since(cli):
         result = cli("credits", "report", "--since", since)
         assert result.exit_code == 2, since
         assert "Nd" in result.output or "calendar day" in result.output, (since, result.output)
-
-
-argument = hostile_text.map(lambda text: text.replace("\x00", ""))
-
-
-@settings(
-    max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(since=st.one_of(argument, st.integers(-10**6, 10**6).map(lambda n: f"{n}d")),
-       form=st.one_of(st.sampled_from(["table", "json", "csv"]), argument))  # fmt: skip
-def test_report_with_any_since_and_format(cli, since, form):
-    """Any --since and --format: a report or exit 2, never a traceback."""
-    result = cli("credits", "report", "--since", since, "--format", form)
-    assert result.exit_code in (0, 2), (since, form, result.output)
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-
-
-@settings(
-    max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    name=argument,
-    credits=st.one_of(argument, st.integers().map(str)),
-    weight=st.one_of(argument, st.integers().map(str)),
-)
-def test_quota_and_weight_with_any_arguments(cli, name, credits, weight):
-    """Any name, credits and weight: done, 'no caller' (1) or a usage error (2), never a traceback."""
-    for args in (["set-quota", name, "--credits", credits, "--per", "day"], ["set-weight", name, weight]):
-        result = cli("callers", *args)
-        assert result.exit_code in (0, 1, 2), (args, result.output)
-        assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -52,3 +52,26 @@ def test_callers_create_with_any_callback_url(app, name, url):
 def test_motion_commands_with_any_id_and_reason(app, command, motion_id, reason):
     """motions show, requeue and fail with an odd id and reason: 'no motion' or done, never a traceback."""
     run(app, "motions", command, motion_id, *(["--reason", reason] if command != "show" else []))
+
+
+@HOSTILE
+@given(since=st.one_of(argument, st.integers(-(10**6), 10**6).map(lambda n: f"{n}d")),
+       form=st.one_of(st.sampled_from(["table", "json", "csv"]), argument))  # fmt: skip
+def test_credits_report_with_any_since_and_format(app, since, form):
+    """credits report with any --since and --format: a report, or exit 2 naming what is accepted."""
+    result = run(app, "credits", "report", "--since", since, "--format", form)
+    assert result.exit_code in (0, 2), (since, form, result.output)
+
+
+number = st.one_of(argument, st.integers(-(10**12), 10**12).map(str))
+
+
+@HOSTILE
+@given(name=argument, credits=number, period=st.one_of(st.sampled_from(["day", "month"]), argument), weight=number)
+def test_quota_and_weight_with_any_arguments(app, name, credits, period, weight):
+    """set-quota and set-weight with any name and numbers: done (0), no such caller (1) or refused (2)."""
+    run(app, "callers", "create", "quota-target")
+    for args in (["set-quota", name or "quota-target", "--credits", credits, "--per", period],
+                 ["set-weight", name or "quota-target", weight]):  # fmt: skip
+        result = run(app, "callers", *args)
+        assert result.exit_code in (0, 1, 2), (args, result.output)
