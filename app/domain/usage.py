@@ -7,7 +7,7 @@ A motion counts once it has `credits`: a charged one (a POST was sent) on the UT
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Caller, Motion
@@ -34,6 +34,13 @@ def counted_at() -> ColumnElement:
     return func.coalesce(Motion.charged_at, Motion.created_at)
 
 
+def counted_between(since: datetime, until: datetime) -> ColumnElement:
+    """Counted in [since, until): charged then, or created then at no cost (each side can use its own index)."""
+    charged = and_(Motion.charged_at >= since, Motion.charged_at < until)
+    free = and_(Motion.charged_at.is_(None), Motion.credits == 0, Motion.created_at >= since, Motion.created_at < until)
+    return or_(charged, free)
+
+
 def _day_of(session: Session, moment: ColumnElement) -> ColumnElement:
     """The UTC day of a timestamp as YYYY-MM-DD text, in this database's dialect."""
     if session.get_bind().dialect.name == "postgresql":
@@ -43,12 +50,11 @@ def _day_of(session: Session, moment: ColumnElement) -> ColumnElement:
 
 def rows(session: Session, since: datetime, until: datetime, caller_id: int | None = None) -> list[UsageRow]:
     """Usage between two instants per caller, day and model (one caller's only when given), oldest day first."""
-    moment = counted_at()
-    day = _day_of(session, moment).label("day")
+    day = _day_of(session, counted_at()).label("day")
     stmt = (
         select(Caller.name, day, Motion.model, func.count(), func.coalesce(func.sum(Motion.credits), 0))
         .join(Caller, Caller.id == Motion.caller_id)
-        .where(Motion.credits.is_not(None), moment >= since, moment < until)
+        .where(Motion.credits.is_not(None), counted_between(since, until))
         .group_by(Caller.name, day, Motion.model)
         .order_by(day, Caller.name, Motion.model)
     )
