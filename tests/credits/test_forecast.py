@@ -144,3 +144,21 @@ def test_readyz_metrics_and_ops_show_the_stored_forecast(jogg_app, sandbox, sess
     assert data["credits_7d"]["series"]["billing"][-1] + data["credits_7d"]["series"]["billing"][-2] == 20
     page = client.get("/ops", headers=token).get_data(as_text=True)
     assert "about 3 hours left" in page and 'id="credits-chart"' in page
+
+
+def test_the_balance_is_read_each_minute_while_motions_are_submitted(session, make_caller):
+    """Queued motions or a recent charge: a read 55 s after the last is due; idle: not before 15 minutes."""
+    caller_id, _ = make_caller()
+    now = datetime.now(UTC)
+    assert credit_forecast.claim(session, now)  # never read: due
+    session.commit()
+    assert not credit_forecast.claim(session, now + timedelta(seconds=55))  # idle
+    session.rollback()
+    _charge(session, caller_id, 2, now)
+    session.commit()
+    assert credit_forecast.claim(session, now + timedelta(seconds=55))  # charged a moment ago
+    session.commit()
+    assert not credit_forecast.claim(session, now + timedelta(seconds=80))  # claimed 25 s ago
+    session.rollback()
+    assert credit_forecast.claim(session, now + timedelta(minutes=30))  # idle again, but 15 minutes passed
+    session.commit()
