@@ -7,7 +7,7 @@ the few commits inside a job are named steps, each with its reason (listed in do
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import redis
@@ -21,26 +21,32 @@ from app import jogg_connection, metrics, nudges, queues
 from app.config import Settings
 from app.domain import account_probe, credit_forecast, doubt, idempotency, jogg_events, recovery, submission, tracking
 from app.domain import dispatch as dispatcher
+from app.domain import preflight as checks
 from app.extensions import db
 from app.models.types import utcnow
 from app.notifications import delivery, sending
 from app.notifications.http import http_session
+from app.preflight import batch, claims
+from app.preflight.voices import VoiceCatalog
 from app.queues import CALLBACKS, DEFAULT, JOGG, job, owns_transaction
 
 log = logging.getLogger(__name__)
 
 RECORD_LOST_GRACE = timedelta(seconds=30)  # a submit job's list read and POST take at most 2 x (3 + 10) s
+PREFLIGHT_BATCH = 16  # motions one pre-flight job checks at once, an image download per thread
+PREFLIGHT_AHEAD_MINUTES = 2  # each caller's next motions checked ahead of dispatch: two minutes of POST slots
 
 
 @job(queue=JOGG)
 def submit_motion(motion_id: str) -> str:
     """Submit one dispatched motion to JoggAI (see app.domain.submission)."""
+    costs = current_app.config["SETTINGS"].jogg_credit_costs
     outcome = submission.submit(
         db.session,
         motion_id,
         jogg_connection.jogg_client(),
         jogg_connection.post_budget(),
-        jogg_connection.submit_policy(),
+        replace(jogg_connection.submit_policy(), credit_costs=costs),
     )
     metrics.SUBMISSIONS.labels(outcome).inc()
     log.info("submit %s: %s", motion_id, outcome, extra={"motion_id": motion_id})
@@ -75,7 +81,7 @@ def dispatch() -> list[str]:
         free = budget.free_slots()
         if not free:
             return []
-    picked = dispatcher.dispatch(db.session, free, utcnow())
+    picked = dispatcher.dispatch(db.session, free, utcnow(), current_app.config["SETTINGS"].preflight)
     db.session.commit()  # step: enqueue after commit, so each submit job finds its motion dispatched
     enqueue_submissions(current_app.extensions["redis"], picked)
     return picked
@@ -84,6 +90,89 @@ def dispatch() -> list[str]:
 def enqueue_submissions(connection: redis.Redis, motion_ids: list[str]) -> None:
     """One submit job per dispatched motion, on the JoggAI queue."""
     queues.enqueue_unique_many(connection, submit_motion, [(f"submit-{m}", (m,)) for m in motion_ids])
+
+
+@job(queue=DEFAULT)
+def preflight_motions() -> dict[str, int]:
+    """A nudged job: check the next queued motions' voices and images before any takes a POST slot.
+
+    One such job runs at a time (a lease in Redis), so a worker stays free for submissions and callbacks; it checks
+    one batch, recording each verdict as it comes with no transaction open during the downloads, and hands the
+    rest to a fresh job queued behind the waiting submissions.
+    """
+    connection, settings = current_app.extensions["redis"], current_app.config["SETTINGS"]
+    queues.clear_nudge(connection, nudges.PREFLIGHT)
+    if not settings.preflight:
+        return {}
+    runner = claims.take_runner(connection)
+    if runner is None:
+        return {}  # another job is checking; it hands over to a fresh one when more waits
+    try:
+        outcomes, full = check_batch(connection, settings, runner)
+    finally:
+        claims.give_back_runner(connection, runner)
+    if full:
+        nudge(connection, nudges.PREFLIGHT)
+    return outcomes
+
+
+def check_batch(connection: redis.Redis, settings: Settings, runner: str) -> tuple[dict[str, int], bool]:
+    """Claim the next batch, check it, record each verdict; returns the outcomes and whether the batch was full."""
+    lookahead = max(PREFLIGHT_BATCH, preflight_lookahead())
+    candidates = {c.id: c for c in checks.next_unchecked(db.session, lookahead, PREFLIGHT_BATCH * 4)}
+    db.session.rollback()  # no transaction stays open while voices and images are fetched
+    claimed = [candidates[m] for m in claims.claim(connection, candidates, PREFLIGHT_BATCH)]
+    outcomes: dict[str, int] = {}
+    images: dict[str, str] = {}
+    for candidate in claimed:
+        known = batch.voice_known(voice_catalog(), candidate.voice_id)
+        if known is False:
+            record_verdict(connection, candidate.id, checks.verdict_for(None, False, candidate.voice_id, ""), outcomes)
+        else:
+            images[candidate.id] = candidate.image_url
+    claims.extend_runner(connection, runner)  # the voice lists may have taken a while; the downloads take <= 10 s
+    for motion_id, image in batch.images(images, settings.image_allowed_networks):
+        verdict = checks.verdict_for(image, True, candidates[motion_id].voice_id, settings.preflight_unreachable)
+        record_verdict(connection, motion_id, verdict, outcomes)
+    return outcomes, len(claimed) == PREFLIGHT_BATCH
+
+
+def record_verdict(connection: redis.Redis, motion_id: str, verdict: checks.Verdict, outcomes: dict) -> None:
+    """Record one motion's verdict and free its lease."""
+    outcome = checks.apply(db.session, motion_id, verdict)
+    db.session.commit()  # step: each verdict is kept as it comes, so a passed motion is dispatched without waiting
+    claims.release(connection, motion_id)
+    outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    metrics.PREFLIGHT_CHECKS.labels(outcome).inc()
+
+
+def preflight_lookahead() -> int:
+    """How many of each caller's next motions pre-flight keeps checked: PREFLIGHT_AHEAD_MINUTES of POST slots."""
+    budget = jogg_connection.post_budget()
+    return int(budget.size * PREFLIGHT_AHEAD_MINUTES * 60 / max(1, budget.window_seconds)) + 1
+
+
+def voice_catalog() -> VoiceCatalog:
+    """This app's voice catalog (lists shared through Redis, a copy kept in the process)."""
+    extensions = current_app.extensions
+    if "voice_catalog" not in extensions:
+        settings = current_app.config["SETTINGS"]
+        extensions["voice_catalog"] = VoiceCatalog(
+            jogg_connection.jogg_client(), extensions["redis"], ttl=settings.voice_cache_seconds
+        )
+    return extensions["voice_catalog"]
+
+
+@owns_transaction
+def nudge_preflight() -> int:
+    """Clock task: motions wait for pre-flight (a lost nudge, Redis forgot, a lease ran out): nudge its job."""
+    if not current_app.config["SETTINGS"].preflight:
+        return 0
+    waiting = checks.waiting(db.session)
+    db.session.rollback()
+    if waiting:
+        nudge(current_app.extensions["redis"], nudges.PREFLIGHT)
+    return waiting
 
 
 @job(queue=DEFAULT)
@@ -155,7 +244,8 @@ def flag_interrupted_submissions(session: Session, connection: redis.Redis) -> i
     candidates = doubt.interrupted(session, utcnow())
     if not candidates:
         return 0
-    flagged = doubt.flag_interrupted(session, candidates, lambda m, at: submit_job_alive(connection, m, at))
+    costs = current_app.config["SETTINGS"].jogg_credit_costs  # in doubt: JoggAI may have accepted it, so charged
+    flagged = doubt.flag_interrupted(session, candidates, lambda m, at: submit_job_alive(connection, m, at), costs)
     if flagged:
         log.warning("%d submissions interrupted (their job died); now in doubt", flagged)
     return flagged
@@ -244,7 +334,7 @@ def nudge_waiting_events(session: Session, connection: redis.Redis, stale_after:
     return waiting
 
 
-NUDGED = {nudges.DISPATCH: dispatch_now, nudges.EVENTS: process_jogg_events}
+NUDGED = {nudges.DISPATCH: dispatch_now, nudges.EVENTS: process_jogg_events, nudges.PREFLIGHT: preflight_motions}
 
 
 def nudge(connection: redis.Redis, name: str) -> None:
@@ -263,6 +353,8 @@ def send_nudges(session: Session) -> None:
     names, delivery_ids = nudges.take(session)
     if not (names or delivery_ids) or not has_app_context():
         return
+    if not current_app.config["SETTINGS"].preflight:
+        names.discard(nudges.PREFLIGHT)
     connection = current_app.extensions["redis"]
     try:
         enqueue_deliveries(connection, delivery_ids)
@@ -288,6 +380,7 @@ def schedule(settings: Settings) -> list[Periodic]:
     """The clock's timetable for these settings (each task owns its transaction)."""
     return [
         Periodic("dispatch", dispatch, settings.dispatch_interval),
+        Periodic("preflight", nudge_preflight, 1.0),
         Periodic("polls", enqueue_due_polls, 1.0),
         Periodic("submissions", watch_submissions, 1.0),
         Periodic("deliveries", enqueue_due_deliveries, 1.0),

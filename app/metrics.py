@@ -68,6 +68,16 @@ AUTH_FAILURES = Counter(
 DELIVERIES = Counter(
     "mg_callback_deliveries_total", "Callback attempts by outcome and attempt number", ["outcome", "attempt"]
 )
+PREFLIGHT_CHECKS = Counter(
+    "mg_preflight_checks_total",
+    "Pre-flight verdicts: passed, warned, image_rejected, image_unreachable, voice_unknown, skipped",
+    ["outcome"],
+)
+CREDITS_SPENT = Counter(
+    "motion_gateway_credits_spent",
+    "JoggAI credits charged: POSTs accepted or in doubt (CONTRACT.md section 11)",
+    ["caller", "model"],
+)
 SWEEPS = Counter("mg_sweep_runs_total", "Self-healing sweeps run")
 SWEEP_RECOVERED = Counter("mg_sweep_recovered_total", "Work the sweep recovered", ["kind"])
 

@@ -13,16 +13,21 @@ from app.models import Delivery
 
 DISPATCH = "dispatch"  # hand free POST slots to queued motions (app.jobs.dispatch_now)
 EVENTS = "jogg_events"  # process stored JoggAI webhook events (app.jobs.process_jogg_events)
+PREFLIGHT = "preflight"  # check queued motions' images and voices before a POST (app.jobs.preflight_motions)
 _NAMES, _DELIVERIES = "nudges", "nudged_deliveries"
 
 
 def ask(session: Session, name: str) -> None:
-    """Ask for the `name` job (DISPATCH or EVENTS) once this transaction commits."""
+    """Ask for the `name` job (DISPATCH, EVENTS or PREFLIGHT) once this transaction commits."""
     session.info.setdefault(_NAMES, set()).add(name)
 
 
 def ask_dispatch(session: Session) -> None:
-    """Ask for a dispatch once committed (the clock dispatches every DISPATCH_INTERVAL anyway)."""
+    """A motion reached queued: ask for its pre-flight and a dispatch once committed (the clock covers for both).
+
+    The pre-flight nudge is dropped after the commit when PREFLIGHT is off (app.jobs.send_nudges).
+    """
+    ask(session, PREFLIGHT)
     ask(session, DISPATCH)
 
 

@@ -82,8 +82,14 @@ def redis_url():
 
 @pytest.fixture(scope="session")
 def settings(database_url, redis_url):
-    """Test settings pointing at this run's database and Redis."""
-    return load_settings().with_overrides(database_url=database_url, redis_url=redis_url)
+    """Test settings pointing at this run's database and Redis.
+
+    Pre-flight is off here: most suites queue motions with made-up image URLs (https://example.com/...) and
+    voice "v", and test what happens after the checks (submission, tracking, callbacks); fetching those images
+    would fail every motion. The suites about pre-flight, charges and weights (tests/preflight/, tests/credits/)
+    turn it on with images and voices the sandbox and a local image server really serve.
+    """
+    return load_settings().with_overrides(database_url=database_url, redis_url=redis_url, preflight=False)
 
 
 @pytest.fixture(scope="session")

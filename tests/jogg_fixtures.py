@@ -13,8 +13,8 @@ import psutil
 import pytest
 
 from app import create_app
-from app.domain.motions import create_motion
 from app.database import unit_of_work
+from app.domain.motions import create_motion
 from app.extensions import db
 from app.models import Caller
 from sandbox import serve_in_thread
@@ -108,6 +108,9 @@ class Processes:
             "REDIS_URL": settings.redis_url,
             "JOGG_BASE_URL": settings.jogg_base_url,
             "JOGG_API_KEY": settings.jogg_api_key,
+            "PREFLIGHT": "true" if settings.preflight else "false",  # as the test's settings say (tests/conftest.py)
+            "PREFLIGHT_UNREACHABLE": settings.preflight_unreachable,
+            "IMAGE_ALLOWED_NETWORKS": ",".join(settings.image_allowed_networks),
             "LOG_LEVEL": "WARNING",
             **extra_env,
         }

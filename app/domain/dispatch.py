@@ -1,25 +1,34 @@
-"""The dispatcher: hand free JoggAI POST slots to queued motions, fairly across callers."""
+"""The dispatcher: hand free JoggAI POST slots to queued motions, in proportion to their callers' weights."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain import account as accounts
-from app.models import Motion, Status
+from app.models import Caller, Motion, Status
 
 PRIORITY_RANK = case({"high": 0, "normal": 1, "low": 2}, value=Motion.priority, else_=1)
+# Slots a caller was given over this recent stretch count towards its share (stateless: read from the motions).
+FAIR_WINDOW = timedelta(minutes=10)
+# A caller back from a pause catches up by at most this many slots per unit of weight, not the whole window's.
+CATCH_UP = 10.0
 
 
-def ready_to_submit(now: datetime):
-    """Queued motions nobody is submitting, not waiting for a retry, not in doubt."""
-    return (
+def ready_to_submit(now: datetime, preflight: bool = False):
+    """Queued motions nobody is submitting, not waiting for a retry, not in doubt, not following another motion.
+
+    With pre-flight on, only those whose checks passed (`preflight_at`): a slot never waits on an image download.
+    """
+    ready = (
         Motion.status == Status.QUEUED,
         Motion.dispatched_at.is_(None),
         Motion.submit_started_at.is_(None),
         Motion.submission_uncertain_at.is_(None),
+        Motion.reused_from.is_(None),
         or_(Motion.next_submit_at.is_(None), Motion.next_submit_at <= now),
     )
+    return (*ready, Motion.preflight_at.is_not(None)) if preflight else ready
 
 
 def in_flight(session: Session) -> int:
@@ -30,20 +39,63 @@ def in_flight(session: Session) -> int:
     return session.scalar(stmt)
 
 
-def pick_fairly(session: Session, slots: int, after_caller: int, now: datetime) -> list[Motion]:
-    """Up to `slots` motions: round robin across callers (starting after `after_caller`), then priority, then age."""
-    callers = list(session.scalars(select(Motion.caller_id).where(*ready_to_submit(now)).distinct()))
-    callers.sort(key=lambda caller_id: (caller_id <= after_caller, caller_id))
-    queues = {caller_id: _next_for(session, caller_id, slots, now) for caller_id in callers}
+def pick_fairly(
+    session: Session, slots: int, after_caller: int, now: datetime, preflight: bool = False
+) -> list[Motion]:
+    """Up to `slots` motions, shared among callers with ready motions in proportion to their weights.
+
+    Weighted least-served first: each slot goes to the caller with the fewest slots per unit of weight over
+    FAIR_WINDOW (counting this round's picks), so shares hold across dispatch rounds, not only within one; ties go
+    round robin after `after_caller`. Inside a caller: priority, then age.
+    """
+    callers = list(session.scalars(select(Motion.caller_id).where(*ready_to_submit(now, preflight)).distinct()))
+    if not callers:
+        return []
+    weights = weights_of(session, callers)
+    served = served_since(session, callers, now - FAIR_WINDOW)
+    share = {caller: served.get(caller, 0) / weights[caller] for caller in callers}
+    floor = max(share.values()) - CATCH_UP
+    share = {caller: max(value, floor) for caller, value in share.items()}
+    turn = {caller: (caller <= after_caller, caller) for caller in callers}
+    queues = {caller: _next_for(session, caller, slots, now, preflight) for caller in callers}
     picked: list[Motion] = []
-    while len(picked) < slots and any(queues.values()):
-        for caller_id in callers:
-            if queues[caller_id] and len(picked) < slots:
-                picked.append(queues[caller_id].pop(0))
+    while len(picked) < slots:
+        waiting = [caller for caller in callers if queues[caller]]
+        if not waiting:
+            break
+        caller = min(waiting, key=lambda c: (share[c] + 1 / weights[c], turn[c]))  # whose next slot ends earliest
+        picked.append(queues[caller].pop(0))
+        share[caller] += 1 / weights[caller]
     return picked
 
 
-def dispatch(session: Session, free_slots: int, now: datetime) -> list[str]:
+def weights_of(session: Session, callers: list[int]) -> dict[int, int]:
+    """Each caller's weight (at least 1)."""
+    rows = dict(session.execute(select(Caller.id, Caller.weight).where(Caller.id.in_(callers))).all())
+    return {caller: max(1, rows.get(caller) or 1) for caller in callers}
+
+
+def served_since(session: Session, callers: list[int], since: datetime) -> dict[int, int]:
+    """Slots each caller was given since then: POSTs charged (accepted or in doubt) plus motions handed out now."""
+    charged = (
+        select(Motion.caller_id, func.count())
+        .where(Motion.caller_id.in_(callers), Motion.charged_at >= since, Motion.credits > 0)
+        .group_by(Motion.caller_id)
+    )
+    handed_out = (
+        select(Motion.caller_id, func.count())
+        .where(Motion.caller_id.in_(callers), Motion.status == Status.QUEUED, Motion.dispatched_at.is_not(None),
+               Motion.charged_at.is_(None))
+        .group_by(Motion.caller_id)
+    )  # fmt: skip
+    served: dict[int, int] = {}
+    for stmt in (charged, handed_out):
+        for caller, count in session.execute(stmt):
+            served[caller] = served.get(caller, 0) + count
+    return served
+
+
+def dispatch(session: Session, free_slots: int, now: datetime, preflight: bool = False) -> list[str]:
     """Mark the motions that get the free slots as dispatched; returns their ids (the caller commits, then enqueues)."""
     account = accounts.load(session, lock=True)
     if accounts.blocked_by(account, now):
@@ -51,7 +103,7 @@ def dispatch(session: Session, free_slots: int, now: datetime) -> list[str]:
     slots = free_slots - in_flight(session)
     if slots <= 0:
         return []
-    picked = pick_fairly(session, slots, account.last_caller_served, now)
+    picked = pick_fairly(session, slots, account.last_caller_served, now, preflight)
     for motion in picked:
         motion.dispatched_at = now
     if picked:
@@ -59,11 +111,11 @@ def dispatch(session: Session, free_slots: int, now: datetime) -> list[str]:
     return [motion.id for motion in picked]
 
 
-def _next_for(session: Session, caller_id: int, limit: int, now: datetime) -> list[Motion]:
+def _next_for(session: Session, caller_id: int, limit: int, now: datetime, preflight: bool) -> list[Motion]:
     """One caller's next motions: high before normal before low, oldest first."""
     stmt = (
         select(Motion)
-        .where(Motion.caller_id == caller_id, *ready_to_submit(now))
+        .where(Motion.caller_id == caller_id, *ready_to_submit(now, preflight))
         .order_by(PRIORITY_RANK, Motion.created_at, Motion.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

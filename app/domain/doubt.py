@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import nudges
 from app.config import FAIL, WAIT
+from app.domain import charges
 from app.domain.tracking import apply_status, next_poll_at
 from app.domain.transitions import transition
 from app.jogg import JoggClient, JoggError, PhotoAvatar
@@ -51,9 +52,13 @@ def avatar_ids(client: JoggClient, name: str) -> list | None:
         return None
 
 
-def flag(session: Session, motion: Motion, why: str, list_after: list | None = None) -> None:
-    """Mark a queued motion's submission as in doubt (the caller commits); it is never POSTed blindly again."""
+def flag(session: Session, motion: Motion, why: str, list_after: list | None = None, costs: dict | None = None) -> None:
+    """Mark a queued motion's submission as in doubt (the caller commits); it is never POSTed blindly again.
+
+    With `costs`, the motion is charged: JoggAI may have accepted the POST, and charges on accept.
+    """
     motion.dispatched_at = None
+    charges.charge(session, motion, costs or {})
     if list_after is not None:  # read once the POST ended, so it closes the window, even after an earlier flag
         motion.submission_evidence = {**(motion.submission_evidence or {}), "list_after": list_after}
     if motion.submission_uncertain_at is not None:
@@ -91,7 +96,10 @@ def interrupted(session: Session, now: datetime) -> list[tuple[str, datetime]]:
 
 
 def flag_interrupted(
-    session: Session, begun: list[tuple[str, datetime]], job_alive: Callable[[str, datetime], bool]
+    session: Session,
+    begun: list[tuple[str, datetime]],
+    job_alive: Callable[[str, datetime], bool],
+    costs: dict | None = None,
 ) -> int:
     """Flag the submissions whose submit job is gone (its worker died, or it failed before recording the answer).
 
@@ -103,7 +111,8 @@ def flag_interrupted(
     for motion_id in gone:  # read again: a job that just finished has recorded its answer by now
         motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
         if motion.status == Status.QUEUED and motion.submit_started_at and not motion.jogg_motion_id:
-            flag(session, motion, "its submit job died after the attempt was recorded (worker or database lost)")
+            why = "its submit job died after the attempt was recorded (worker or database lost)"
+            flag(session, motion, why, costs=costs)
             flagged += 1
     return flagged
 

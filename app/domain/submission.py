@@ -2,7 +2,7 @@
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.budget import PostBudget
 from app.domain import account as accounts
-from app.domain import doubt, jogg_events, tracking
+from app.domain import charges, doubt, jogg_events, tracking
 from app.domain.transitions import transition
 from app.jogg import (
     AddMotionResult,
@@ -41,6 +41,7 @@ class Policy:
     first_poll: float
     probe_interval: float
     window_seconds: float
+    credit_costs: dict[str, int] = field(default_factory=dict)  # JOGG_CREDIT_COSTS; empty: nothing is charged
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Attempt:
 def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBudget, policy: Policy) -> str:
     """Submit the motion if it is still due; returns what happened, for logs and tests (the caller commits)."""
     list_before = _list_before(session, motion_id, client)
-    attempt = begin(session, motion_id, list_before)
+    attempt = begin(session, motion_id, list_before, policy.credit_costs)
     session.commit()  # step: the attempt is recorded before the POST, so a lost answer is never POSTed again blindly
     if isinstance(attempt, str):
         return attempt
@@ -66,7 +67,7 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
         result = client.add_motion(**attempt.payload)
     except UnknownOutcome as exc:  # what JoggAI's list shows right now closes this attempt's window
         return _on_error(session, motion_id, exc, policy, doubt.avatar_ids(client, attempt.payload["name"]))
-    except JoggError as exc:
+    except JoggError as exc:  # JoggAI answered with an error: it did not accept the POST, so it charged nothing
         return _on_error(session, motion_id, exc, policy)
     outcome = _on_accepted(session, motion_id, result, policy)
     if outcome == "already adopted":
@@ -75,13 +76,14 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
     return outcome
 
 
-def begin(session: Session, motion_id: str, list_before: list | None) -> Attempt | str:
+def begin(session: Session, motion_id: str, list_before: list | None, costs: dict | None = None) -> Attempt | str:
     """Record an attempt on a motion still due a POST (uncommitted), or say why there is none."""
     motion = _lock(session, motion_id)
     if motion is None or motion.status != Status.QUEUED or motion.jogg_motion_id:
         return "skipped"
     if motion.submit_started_at is not None:
-        return _mark_uncertain(session, motion, "an earlier attempt was interrupted after it may have reached JoggAI")
+        why = "an earlier attempt was interrupted after it may have reached JoggAI"
+        return _mark_uncertain(session, motion, why, costs=costs)
     if accounts.blocked_by(accounts.peek(session), utcnow()):
         motion.dispatched_at = None
         return "deferred"
@@ -124,6 +126,7 @@ def _lock(session: Session, motion_id: str) -> Motion | None:
 def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, policy: Policy) -> str:
     """JoggAI took it: store its id and move the motion to processing."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    charges.charge(session, motion, policy.credit_costs)  # JoggAI accepted it: it charged the credits now
     if motion.status != Status.QUEUED:  # its webhook (or JoggAI's list) was faster than our answer
         if motion.jogg_motion_id is None and motion.status in (Status.PROCESSING, Status.COMPLETED):
             motion.jogg_motion_id = result.motion_id  # found in the list: now its id (a completed one's preview next)
@@ -149,7 +152,7 @@ def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy, 
         return "already settled"
     motion.dispatched_at = None
     if isinstance(exc, UnknownOutcome):
-        return _mark_uncertain(session, motion, str(exc), list_after)
+        return _mark_uncertain(session, motion, str(exc), list_after, policy.credit_costs)
     motion.submit_started_at = None  # JoggAI answered, so we know it did not create the motion
     if isinstance(exc, RateLimited):
         motion.submit_attempts -= 1
@@ -191,9 +194,11 @@ def _fail(session: Session, motion: Motion, code: str, message: str, jogg_code: 
     transition(session, motion, Status.FAILED, "worker", {"error": motion.error})
 
 
-def _mark_uncertain(session: Session, motion: Motion, why: str, list_after: list | None = None) -> str:
+def _mark_uncertain(
+    session: Session, motion: Motion, why: str, list_after: list | None = None, costs: dict | None = None
+) -> str:
     """Do not POST again blindly: JoggAI may already have this motion. The evidence decides (app.domain.doubt)."""
-    doubt.flag(session, motion, why, list_after)
+    doubt.flag(session, motion, why, list_after, costs)
     return "uncertain"
 
 

@@ -114,3 +114,57 @@ def endless_body() -> Iterator[bytes]:
     while True:
         yield chunk
         time.sleep(0)
+
+
+class ImageHost:
+    """A local HTTP image host: `/{W}x{H}.png` (any prefix) is a PNG of that size; it counts every GET by path.
+
+    While `hanging` is set, paths under `/slow/` are held until `released` is set (or 30 s pass): a slow host.
+    """
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        host = self
+        self.hits: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.hanging, self.released = threading.Event(), threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                with host.lock:
+                    host.hits[self.path] = host.hits.get(self.path, 0) + 1
+                if self.path.startswith("/slow/") and host.hanging.is_set():
+                    host.released.wait(30)
+                width, height = (int(n) for n in self.path.rsplit("/", 1)[1].split(".")[0].split("x"))
+                body = image_bytes(width, height)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        """The address of `path` by the allowlisted name."""
+        return f"http://localhost:{self.server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        """Let held requests go and stop serving."""
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def image_host() -> Iterator[ImageHost]:
+    """A local image host for the workflow tests, stopped after the test."""
+    host = ImageHost()
+    yield host
+    host.close()
