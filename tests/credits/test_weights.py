@@ -1,0 +1,83 @@
+"""Weights: POST slots go to callers with work in proportion to their weights, across dispatch rounds."""
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from app import jobs
+from app.domain import dispatch as dispatcher
+from app.extensions import db
+from app.models import Caller, Motion
+from app.models.types import utcnow
+from tests.jogg_fixtures import SANDBOX_KEY, sandbox_config, sandbox_stats
+
+
+@pytest.fixture
+def run_jobs(run_jogg_jobs):
+    """Jobs run inside the app that talks to the sandbox."""
+    return run_jogg_jobs
+
+
+def with_weight(session, caller_id: int, weight: int) -> int:
+    """Give a caller its weight; returns its id."""
+    session.get(Caller, caller_id).weight = weight
+    session.commit()
+    return caller_id
+
+
+def rounds(jogg_app, in_app, run_jobs, slots: int, count: int) -> Counter:
+    """`count` dispatch rounds of `slots` slots each, every pick submitted to the sandbox; picks per caller."""
+    picks: Counter = Counter()
+
+    def one_round():
+        picked = dispatcher.dispatch(db.session, slots, utcnow())
+        db.session.commit()
+        jobs.enqueue_submissions(jogg_app.extensions["redis"], picked)
+        return [db.session.get(Motion, m).caller_id for m in picked]
+
+    for _ in range(count):
+        picks.update(in_app(one_round))
+        run_jobs()
+    return picks
+
+
+@pytest.mark.parametrize("slots", [3, 8, 13], ids=lambda s: f"{s}-per-round")
+def test_shares_follow_weights_1_2_5(slots, make_motions, jogg_app, jogg_settings, session, sandbox, in_app, run_jobs):
+    """Three callers with a backlog and weights 1:2:5: each one's share of 80 POSTs within 10 % of its weight's."""
+    jogg_app.extensions["post_budget"].__init__(jogg_settings.redis_url, "1000/minute", SANDBOX_KEY)
+    sandbox_config(sandbox, rate_limit=1000)
+    weights = {}
+    for weight, prefix in ((1, "w1"), (2, "w2"), (5, "w5")):
+        caller, _ = make_motions(60, prefix=prefix)
+        weights[with_weight(session, caller, weight)] = weight
+    total = 80
+    picks = rounds(jogg_app, in_app, run_jobs, slots, -(-total // slots))
+    submitted = sum(picks.values())
+    for caller, weight in weights.items():
+        expected = submitted * weight / 8
+        assert abs(picks[caller] - expected) <= 0.1 * expected, (slots, dict(picks))
+    per_prefix = Counter(name.split("-")[0] for name in sandbox_stats(sandbox)["add_motion_calls_by_name"])
+    assert sum(per_prefix.values()) == submitted
+
+
+def test_weights_share_only_among_callers_with_work(
+    make_motions, jogg_app, jogg_settings, session, sandbox, in_app, run_jobs
+):
+    """A heavy caller with 3 motions takes its 3; the light callers share the rest evenly."""
+    jogg_app.extensions["post_budget"].__init__(jogg_settings.redis_url, "1000/minute", SANDBOX_KEY)
+    sandbox_config(sandbox, rate_limit=1000)
+    heavy = with_weight(session, make_motions(3, prefix="heavy")[0], 50)
+    light = [make_motions(20, prefix=f"light{i}")[0] for i in range(2)]
+    picks = rounds(jogg_app, in_app, run_jobs, 5, 5)
+    assert picks[heavy] == 3
+    assert picks[light[0]] + picks[light[1]] == 22 and abs(picks[light[0]] - picks[light[1]]) <= 1
+
+
+def test_priority_then_age_inside_a_caller(make_motions, jogg_app, session, in_app):
+    """Weights choose the caller; inside it, high before normal, oldest first."""
+    caller, normal = make_motions(2, prefix="normal")
+    _, high = make_motions(2, caller, priority="high", prefix="high")
+    picked = in_app(lambda: dispatcher.dispatch(db.session, 3, utcnow()))
+    assert picked == [high[0], high[1], normal[0]]
+    assert session.scalars(select(Motion.id).where(Motion.dispatched_at.is_not(None))).all()
