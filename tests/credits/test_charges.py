@@ -90,7 +90,9 @@ def test_in_doubt_is_charged_once(make_motions, sandbox, session, in_app, run_jo
     assert sandbox_stats(sandbox)["credits_charged"] == 2
 
 
-def test_lost_before_create_then_resubmitted_is_charged_once(jogg_app, make_motions, sandbox, session, in_app, run_jobs):
+def test_lost_before_create_then_resubmitted_is_charged_once(
+    jogg_app, make_motions, sandbox, session, in_app, run_jobs
+):
     """Lost before JoggAI created it (charged in doubt, since it may have been), then resubmitted: still one charge."""
     jogg_app.config["SETTINGS"] = jogg_app.config["SETTINGS"].with_overrides(uncertain_grace=0.0)
     sandbox_config(sandbox, hang_before_rate=1.0, hang_seconds=3)
