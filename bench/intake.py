@@ -9,6 +9,7 @@ BODY = json.dumps(
     separators=(",", ":"),
 )
 WRK_SECONDS, RATE, RATE_SECONDS = 10, 100, 15
+BATCH_ITEMS, BATCH_SECONDS, BATCH_CONNECTIONS = 100, 10, 4
 
 
 def run(stack, log) -> dict:
@@ -26,6 +27,22 @@ def run(stack, log) -> dict:
             port, "/v1/motions", RATE, RATE_SECONDS, lambda _i: (headers, BODY.encode())
         )
         out[f"{name}_fixed"]["work_left"] = stack.quiesce()
+    out["batch_max"] = _batch(stack, headers, log)
     out["throughput_ratio"] = round(out["service_max"]["rps"] / out["baseline_max"]["rps"], 3)
+    out["batch_motions_per_s"] = round(out["batch_max"]["rps"] * BATCH_ITEMS, 1)
+    out["batch_vs_single"] = round(out["batch_motions_per_s"] / out["service_max"]["rps"], 2)
     out["p99_ms_at_100rps"] = out["service_fixed"]["p99_ms"]
     return out
+
+
+def _batch(stack, headers: dict, log) -> dict:
+    """POST /v1/motions/batch with BATCH_ITEMS motions each, closed loop: batches per second."""
+    item = json.loads(BODY)
+    body = json.dumps({"items": [item] * BATCH_ITEMS}, separators=(",", ":"))
+    requests_file = stack.tmp / "intake-batch.txt"
+    load.write_requests(requests_file, [(headers, body)])
+    log(f"intake: wrk {BATCH_SECONDS}s of batches of {BATCH_ITEMS} against service")
+    url = f"http://127.0.0.1:{stack.web_port}/v1/motions/batch"
+    result = load.wrk(url, requests_file, BATCH_SECONDS, connections=BATCH_CONNECTIONS)
+    result["work_left"] = stack.quiesce()
+    return result
