@@ -33,6 +33,8 @@ CREATE_EXAMPLE = {
     "voice_id": "en-US-JennyNeural",
     "model": "2.0",
 }
+# Schema instances, built once: a class would be instantiated again for every request.
+MOTION_CREATE, IDEMPOTENCY_HEADER = MotionCreateSchema(), IdempotencyHeaderSchema()
 REPLAY_HEADER = {
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
@@ -49,8 +51,8 @@ CREATED_HEADERS = {
 class MotionCollection(MethodView):
     """Create and list motions."""
 
-    @blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
-    @blp.arguments(MotionCreateSchema, example=CREATE_EXAMPLE)
+    @blp.arguments(IDEMPOTENCY_HEADER, location="headers", as_kwargs=True)
+    @blp.arguments(MOTION_CREATE, example=CREATE_EXAMPLE)
     @blp.response(202, MotionSchema, description="Accepted and queued", headers=CREATED_HEADERS)
     @blp.alt_response(400, response=PROBLEM[400])
     @blp.alt_response(409, response=PROBLEM[409])  # external_id already used (names motion_id), or key in flight
@@ -76,8 +78,8 @@ class MotionCollection(MethodView):
 
 
 @blp.post("/batch")
-@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
-@blp.arguments(MotionBatchSchema, example={"items": [CREATE_EXAMPLE, {**CREATE_EXAMPLE, "model": "9.9"}]})
+@blp.arguments(IDEMPOTENCY_HEADER, location="headers", as_kwargs=True)
+@blp.arguments(MotionBatchSchema(), example={"items": [CREATE_EXAMPLE, {**CREATE_EXAMPLE, "model": "9.9"}]})
 @blp.response(200, MotionBatchResultSchema, description="One result per item, in order", headers=REPLAY_HEADER)
 @blp.alt_response(400, response=PROBLEM[400])
 @blp.alt_response(409, response=PROBLEM[409])  # key in flight, or an external_id taken concurrently

@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +21,11 @@ API_KEY_PREFIX = "mgw_"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 SECRET_OVERLAP = timedelta(hours=24)
 NAME_LIMIT = 100  # characters: the width of callers.name
+# How long a web process may go on recognising a key after it was revoked or rotated (or a quota changed).
+KEY_CACHE_SECONDS = 5.0
+KEY_CACHE_SIZE = 10_000
+_known_keys: dict[str, tuple[float, "KnownCaller"]] = {}
+_known_keys_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -98,10 +105,45 @@ def disable(session: Session, name: str) -> Caller:
     return caller
 
 
-def authenticate(session: Session, api_key: str) -> Caller | None:
-    """The active caller holding this key, or None; the hash comparison is constant-time."""
+@dataclass(frozen=True)
+class KnownCaller:
+    """What a request needs of an authenticated caller, kept for KEY_CACHE_SECONDS without a database read."""
+
+    id: int
+    name: str
+    default_callback_url: str | None
+    quota_credits: int | None
+    quota_period: str | None
+
+
+def authenticate(session: Session, api_key: str) -> KnownCaller | None:
+    """The active caller holding this key, or None; a known key is trusted for KEY_CACHE_SECONDS at most.
+
+    Unknown keys are never cached: each costs one indexed lookup.
+    """
     digest = hash_api_key(api_key)
+    now = time.monotonic()
+    cached = _known_keys.get(digest)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     caller = session.scalar(select(Caller).where(Caller.api_key_hash == digest))
     if caller is None or not hmac.compare_digest(caller.api_key_hash, digest) or not caller.active:
+        _known_keys.pop(digest, None)
         return None
-    return caller
+    known = KnownCaller(caller.id, caller.name, caller.default_callback_url, caller.quota_credits, caller.quota_period)
+    _remember(digest, known, now + KEY_CACHE_SECONDS)
+    return known
+
+
+def forget_keys() -> None:
+    """Drop every remembered key (tests; a process that must see a revocation at once)."""
+    with _known_keys_lock:
+        _known_keys.clear()
+
+
+def _remember(digest: str, known: KnownCaller, until: float) -> None:
+    """Keep a recognised key until `until` (monotonic); a full cache starts over."""
+    with _known_keys_lock:
+        if len(_known_keys) >= KEY_CACHE_SIZE:
+            _known_keys.clear()
+        _known_keys[digest] = (until, known)

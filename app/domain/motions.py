@@ -41,7 +41,7 @@ class Intake:
 def start_intake(session: Session, caller: Caller, settings) -> Intake:
     """Begin accepting motions for a caller: its quota is locked and counted once for the whole request."""
     now = utcnow()
-    allowance = quotas.allowance(session, caller.id, settings.jogg_credit_costs, now)
+    allowance = quotas.allowance(session, caller, settings.jogg_credit_costs, now)
     return Intake(caller, allowance, settings.jogg_credit_costs, settings.reuse_max_age, now)
 
 

@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.domain import credits
@@ -52,16 +52,24 @@ class Allowance:
         return QuotaExceeded(detail, wait, quota=quota.credits, used=quota.used, reserved=reserved, period=quota.period)
 
 
-def allowance(session: Session, caller_id: int, costs: dict[str, int], now: datetime) -> Allowance:
+def allowance(session: Session, caller, costs: dict[str, int], now: datetime) -> Allowance:
     """Lock the caller row, then count its quota: concurrent requests of one caller take turns from here to commit.
 
-    The lock is an UPDATE, the first statement of the transaction: PostgreSQL holds the row until the
-    commit, and SQLite takes its write lock before reading, so the counts cannot come from a stale
-    snapshot. A caller with no quota is only read (no lock, no counting).
+    `caller` is the request's (possibly cached, see `callers.KEY_CACHE_SECONDS`) view of the caller: one
+    without a quota is not read again, so a quota set just now applies within those seconds. One with a
+    quota is locked by an UPDATE, the first statement of the transaction, which also reads the quota as
+    it is now: PostgreSQL holds the row until the commit, and SQLite takes its write lock before
+    reading, so the counts cannot come from a stale snapshot.
     """
-    row = session.execute(select(Caller.quota_credits, Caller.quota_period).where(Caller.id == caller_id)).one()
-    if row.quota_credits is None or row.quota_period is None:
+    if caller.quota_credits is None:
         return Allowance(None, now)
-    session.execute(update(Caller).where(Caller.id == caller_id).values(quota_credits=Caller.quota_credits))
-    caller = session.get(Caller, caller_id, populate_existing=True)
-    return Allowance(credits.quota_status(session, caller, costs, now), now)
+    stmt = (
+        update(Caller)
+        .where(Caller.id == caller.id)
+        .values(quota_credits=Caller.quota_credits)
+        .returning(Caller.id, Caller.quota_credits, Caller.quota_period)
+    )
+    current = session.execute(stmt).one()
+    if current.quota_credits is None or current.quota_period is None:
+        return Allowance(None, now)
+    return Allowance(credits.quota_status(session, current, costs, now), now)
