@@ -20,7 +20,7 @@ from bench.stack import RATE_LIMIT, RATE_WINDOW, WORKERS, Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS, REPORT = ROOT / "bench" / "results.json", ROOT / "docs" / "BENCHMARKS.md"
-ORDER = ["intake", "webhooks", "notifications", "budget", "scale", "memory"]
+ORDER = ["intake", "webhooks", "notifications", "budget", "scale", "credits", "memory"]
 
 # (benchmark, label, path into its figures, comparison, target, unit)
 TARGETS = [
@@ -36,10 +36,13 @@ TARGETS = [
     ("scale", "GET /v1/motions/{id} p99 (1M rows)", "get_one.p99_ms", "<", 10, "ms"),
     ("scale", "GET /v1/motions first page p99 (1M rows)", "first_page.p99_ms", "<", 30, "ms"),
     ("scale", "sweep with 1,000 due (enqueue_due_polls + sweep)", "sweep.total_ms", "<", 200, "ms"),
+    ("credits", "credits saved vs submit-everything (mixed run)", "credit_saving", ">=", 0.4, ""),
+    ("credits", "worst weighted share, off its weight by", "worst_share_off_by", "<=", 0.1, ""),
+    ("credits", "pre-flight overhead draining 200", "preflight_overhead", "<=", 0.01, ""),
     ("memory", "peak RSS, web worker", "web_worker_mb", "<", 120, "MB"),
     ("memory", "peak RSS, RQ worker process", "rq_worker_mb", "<", 150, "MB"),
 ]
-COMPARE = {">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+COMPARE = {">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b}
 
 
 def log(message: str) -> None:
@@ -162,7 +165,9 @@ def report(results: dict) -> str:
         f"{WORKERS} `python -m workers worker` processes, one `python -m workers clock`, PostgreSQL (a throwaway",
         "`mg_bench_<random>` database, dropped at the end) and Redis database 12 (flushed before and after), and the",
         "JoggAI sandbox (`python -m sandbox`) over HTTP with motions taking 1 s. `APP_ENV=production`, `LOG_LEVEL=WARNING`,",
-        "other settings at their defaults (so the workers run at `WORKER_NICENESS=5`, the clock dispatches every 0.05 s).",
+        "other settings at their defaults (so the workers run at `WORKER_NICENESS=5`, the clock dispatches every 0.05 s;",
+        "pre-flight is on: every request names the sandbox's test image `600x800.png` and a voice of its library, with",
+        "`IMAGE_ALLOWED_NETWORKS=127.0.0.0/8`; figures of benchmarks last run before pre-flight existed say so by date).",
         f"The JoggAI window is scaled down to {RATE_LIMIT} POSTs per {RATE_WINDOW} s, in the sandbox and in",
         "`JOGG_POST_RATE_LIMIT` alike, for every benchmark.",
         "",
@@ -199,7 +204,15 @@ def report(results: dict) -> str:
         "   `next_poll_at` in the past, then a fresh process times `app.jobs.enqueue_due_polls()` plus",
         "   `app.jobs.sweep()` in an app context (after one warm-up query). The webhook benchmark's parked",
         "   events are set `ignored` first, as they are not what this measures.",
-        "6. **Memory.** RSS sampled every 0.5 s over the whole run (plus VmHWM at the end) for the gunicorn workers,",
+        "6. **Credits.** A mixed run: three callers with weights 1:2:5 (set in SQL) each send 80 requests at once: 40",
+        "   good (a sandbox test image, a sandbox voice), 12 with a 300x300 image, 12 with an unknown voice, 16 `reuse:",
+        "   true` copies of their good ones. Spent = the sandbox's `credits_charged` over the run; naive = the same 240",
+        "   requests POSTed straight to the sandbox (its rate limit lifted for it) in the same run; saving = 1 - spent /",
+        "   naive. Shares: POSTs per caller while all three still had motions to submit, off = |share - weight share| /",
+        "   weight share. Overhead: 200 good motions drained with the workers and clock restarted with `PREFLIGHT=false`,",
+        "   then with it on; drain = first created to last POST; overhead = on / off - 1 (the JoggAI window scaled",
+        "   down, so the budget is 10x tighter on pre-flight than JoggAI's real 20 a minute).",
+        "7. **Memory.** RSS sampled every 0.5 s over the whole run (plus VmHWM at the end) for the gunicorn workers,",
         "   the RQ worker processes (which run their jobs in-process).",
         "",
         "## Figures",

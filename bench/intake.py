@@ -3,9 +3,10 @@
 import json
 
 from bench import load
+from bench.stack import SANDBOX_IMAGE, SANDBOX_VOICE
 
 BODY = json.dumps(
-    {"image_url": "https://img.example.com/a.png", "name": "bench", "voice_id": "v", "model": "2.0"},
+    {"image_url": SANDBOX_IMAGE + "600x800.png", "name": "bench", "voice_id": SANDBOX_VOICE, "model": "2.0"},
     separators=(",", ":"),
 )
 WRK_SECONDS, RATE, RATE_SECONDS = 10, 100, 15

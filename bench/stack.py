@@ -31,6 +31,10 @@ WEBHOOK_SECRET = "bench-webhook-secret"
 RATE_LIMIT, RATE_WINDOW = 20, 2  # the scaled-down JoggAI window: 20 POSTs per 2 s
 WORKERS = 3
 RECEIVED_EVENTS = "SELECT count(*) FROM jogg_events WHERE state = 'received'"
+# Chosen at import so request bodies can name the sandbox's test images (pre-flight fetches them; no internet).
+SANDBOX_PORT = free_port()
+SANDBOX_IMAGE = f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/images/"
+SANDBOX_VOICE = "en-US-JennyNeural"  # in the sandbox's voice library
 
 
 def psql(sql: str, db: str = "postgres", timeout: float = 600) -> str:
@@ -190,7 +194,7 @@ class Stack:
         self.tmp = Path(tempfile.mkdtemp(prefix="mg_bench_"))
         self.db = f"mg_bench_{secrets.token_hex(4)}"
         self.database_url = f"postgresql://postgres@127.0.0.1:5432/{self.db}"
-        self.web_port, self.base_port, self.sandbox_port = free_port(), free_port(), free_port()
+        self.web_port, self.base_port, self.sandbox_port = free_port(), free_port(), SANDBOX_PORT
         self.procs: dict[str, subprocess.Popen] = {}
         self.gateway_ref = {"port": self.web_port}
         self.recorder: Recorder | None = None
@@ -210,6 +214,7 @@ class Stack:
             PUBLIC_BASE_URL=f"http://127.0.0.1:{self.web_port}",
             OPS_TOKEN="bench-ops-token",
             CALLBACK_ALLOWED_NETWORKS="127.0.0.0/8,::1",
+            IMAGE_ALLOWED_NETWORKS="127.0.0.0/8",  # pre-flight (on, the default) fetches the sandbox's test images
             JOGG_POST_RATE_LIMIT=f"{RATE_LIMIT} per {RATE_WINDOW} seconds",
             PROMETHEUS_MULTIPROC_DIR=str(self.tmp / "prom"),
             LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),

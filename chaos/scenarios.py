@@ -15,7 +15,8 @@ import requests
 from chaos import checks
 from chaos.stack import CALLERS, Stack
 
-MOTION = {"image_url": "https://img.example.com/a.png", "voice_id": "v", "model": "2.0"}
+# Pre-flight is on (the default): motions name the sandbox's test image and a voice from its library.
+MOTION = {"image_path": "/_sandbox/images/600x800.png", "voice_id": "en-US-JennyNeural", "model": "2.0"}
 
 
 @dataclass
@@ -76,7 +77,8 @@ class Load:
             self.statuses[status] += 1
 
     def _post(self, session: requests.Session, key: str, name: str) -> None:
-        body = {**MOTION, "name": name}
+        body = {"image_url": self.stack.sandbox_url + MOTION["image_path"], "voice_id": MOTION["voice_id"],
+                "model": MOTION["model"], "name": name}  # fmt: skip
         headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": name}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -268,6 +268,7 @@ class Stack:
             "PUBLIC_BASE_URL": self.web_url,
             "OPS_TOKEN": "chaos-ops-token",
             "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
+            "IMAGE_ALLOWED_NETWORKS": "127.0.0.0/8",  # pre-flight fetches the sandbox's test images
             "PROMETHEUS_MULTIPROC_DIR": str(prom),
             "LOG_LEVEL": "WARNING",
             "WEB_CONCURRENCY": "2",
