@@ -165,14 +165,14 @@ def voice_catalog() -> VoiceCatalog:
 
 @owns_transaction
 def nudge_preflight() -> int:
-    """Clock task: motions wait for pre-flight (a lost nudge, Redis forgot, a lease ran out): nudge its job."""
+    """Clock task: motions near their turn wait for pre-flight (a lost nudge, Redis forgot, a lease ran out): nudge."""
     if not current_app.config["SETTINGS"].preflight:
         return 0
-    waiting = checks.waiting(db.session)
+    due = len(checks.next_unchecked(db.session, max(PREFLIGHT_BATCH, preflight_lookahead()), 1))
     db.session.rollback()
-    if waiting:
+    if due:
         nudge(current_app.extensions["redis"], nudges.PREFLIGHT)
-    return waiting
+    return due
 
 
 @job(queue=DEFAULT)
