@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.cursors import motion_cursor
 from app.domain import credits, quotas, reuse
 from app.domain.errors import Conflict, ExternalIdTaken, IllegalTransition, NotFound
-from app.domain.transitions import transition
+from app.domain.transitions import complete_from, transition
 from app.models import FINAL_STATUSES, Caller, Motion, MotionEvent, Source, Status
 from app.models.motion import new_motion_id
 from app.models.types import utcnow
@@ -82,8 +82,7 @@ def build_motion(session: Session, intake: Intake, data: dict) -> Motion:
     session.add(motion)
     transition(session, motion, Status.QUEUED, Source.API)
     if root is not None and root.status == Status.COMPLETED:
-        reuse.take_result(motion, root)
-        transition(session, motion, Status.COMPLETED, Source.REUSE, {"reused_from": root.id})
+        complete_from(session, motion, root)
     return motion
 
 

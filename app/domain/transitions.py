@@ -10,7 +10,7 @@ FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
 ALLOWED: dict[Status | None, frozenset[Status]] = {
     None: frozenset({Status.QUEUED}),
-    Status.QUEUED: frozenset({Status.PROCESSING, Status.CANCELLED, Status.FAILED, Status.COMPLETED}),
+    Status.QUEUED: frozenset({Status.PROCESSING, Status.CANCELLED, Status.FAILED}),
     Status.PROCESSING: frozenset({Status.COMPLETED, Status.FAILED}),
     Status.FAILED: frozenset({Status.QUEUED}),
     Status.COMPLETED: frozenset(),
@@ -18,11 +18,7 @@ ALLOWED: dict[Status | None, frozenset[Status]] = {
 }
 
 # failed -> queued is a retry, which only a person may ask for.
-# queued -> completed is a reuse: the result of an identical motion, never a submission's.
-EXPLICIT_ONLY = {
-    (Status.FAILED, Status.QUEUED): frozenset({Source.API, Source.OPERATOR}),
-    (Status.QUEUED, Status.COMPLETED): frozenset({Source.REUSE}),
-}
+EXPLICIT_ONLY = {(Status.FAILED, Status.QUEUED): frozenset({Source.API, Source.OPERATOR})}
 
 
 def can_move(current: Status | None, target: Status, source: Source) -> bool:
@@ -59,12 +55,18 @@ def transition(session, motion: Motion, target: Status, source: Source, detail: 
     return event
 
 
+def complete_from(session, motion: Motion, root: Motion) -> None:
+    """Complete a queued motion with an identical root's result: through processing, as usual, source reuse."""
+    reuse.take_result(motion, root)
+    transition(session, motion, Status.PROCESSING, Source.REUSE, {"reused_from": root.id})
+    transition(session, motion, Status.COMPLETED, Source.REUSE, {"reused_from": root.id})
+
+
 def _settle_followers(session, leader: Motion, target: Status) -> None:
     """Followers end as their leader ends; a cancelled leader lets them be submitted themselves."""
     for follower in reuse.followers(session, leader):
         if target is Status.COMPLETED:
-            reuse.take_result(follower, leader)
-            transition(session, follower, Status.COMPLETED, Source.REUSE, {"reused_from": leader.id})
+            complete_from(session, follower, leader)
         elif target is Status.FAILED:
             follower.error, follower.credits = leader.error, 0
             detail = {"reused_from": leader.id, "error": leader.error}

@@ -39,9 +39,14 @@ def test_an_identical_completed_motion_is_reused_at_once_for_nothing(client, ses
     assert (body["jogg_motion_id"], body["avatar_id"]) == (f"jm-{first['id']}", 77)
     assert body["preview_url"] == "https://cdn.example/p.mp4" and body["completed_at"] is not None
     history = client.get(f"/v1/motions/{body['id']}/events", headers=_headers(key)).get_json()["items"]
-    assert [(e["to_status"], e["source"]) for e in history] == [("queued", "api"), ("completed", "reuse")]
+    assert [(e["to_status"], e["source"]) for e in history] == [
+        ("queued", "api"),
+        ("processing", "reuse"),
+        ("completed", "reuse"),
+    ]
     events = session.scalars(select(NotificationEvent).where(NotificationEvent.motion_id == body["id"])).all()
-    assert [e.type for e in events] == ["motion.completed"] and events[0].data["reused_from"] == first["id"]
+    assert [e.type for e in events] == ["motion.processing", "motion.completed"]
+    assert events[1].data["reused_from"] == first["id"] and events[1].data["credits"] == 0
     assert client.get(f"/v1/motions/{body['id']}", headers=_headers(key)).get_json()["jogg_motion_id"] == (
         f"jm-{first['id']}"
     )
