@@ -124,8 +124,10 @@ def check_batch(connection: redis.Redis, settings: Settings, runner: str) -> tup
     claimed = [candidates[m] for m in claims.claim(connection, candidates, PREFLIGHT_BATCH)]
     outcomes: dict[str, int] = {}
     images: dict[str, str] = {}
+    readable = True  # the voice lists: once unreadable, not asked again in this batch (JoggAI may be down)
     for candidate in claimed:
-        known = batch.voice_known(voice_catalog(), candidate.voice_id)
+        known = batch.voice_known(voice_catalog(), candidate.voice_id) if readable else None
+        readable = known is not None
         if known is False:
             record_verdict(connection, candidate.id, checks.verdict_for(None, False, candidate.voice_id, ""), outcomes)
         else:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app import jobs
 from app.domain import preflight as checks
+from app.jogg import JoggClient
 from app.models import Motion, MotionEvent, Status
 from app.preflight import claims
 from tests.jogg_fixtures import sandbox_stats, wait_until
@@ -177,3 +178,12 @@ def test_a_worker_killed_mid_check_loses_nothing(make_motions, image_host, sessi
     motion = reload(session, motion_id)
     assert motion.status == Status.QUEUED and motion.preflight_at is not None
     assert image_host.hits["/slow/600x800.png"] == 2
+
+
+def test_unreadable_voice_lists_skip_the_voice_check(jogg_app, make_motions, image_host, session, in_app, caplog):
+    """JoggAI refuses the key: the voice cannot be checked, so it is skipped (a warning), never a failed motion."""
+    jogg_app.extensions["jogg_client"] = JoggClient(jogg_app.config["SETTINGS"].jogg_base_url, "not-the-sandbox-key")
+    _, ids = make_motions(2, image_url=image_host.url(GOOD), voice_id="no-such-voice", prefix="unverifiable")
+    assert in_app(jobs.preflight_motions) == {"passed": 2}
+    assert all(reload(session, m).preflight_at is not None for m in ids)
+    assert "voice lists cannot be read" in caplog.text
