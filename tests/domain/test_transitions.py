@@ -112,7 +112,7 @@ def test_queueing_asks_for_a_dispatch_after_commit(app, session, caller_id, redi
 
 def test_source_values_are_the_contracts():
     """The history's source values, as stored and served, are the contract's five strings."""
-    assert [source.value for source in Source] == ["api", "worker", "webhook", "poll", "operator"]
+    assert [source.value for source in Source] == ["api", "worker", "webhook", "poll", "operator", "preflight", "reuse"]
 
 
 def test_terminal_timestamps(session, caller_id):
