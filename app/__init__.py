@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from app import jogg_connection, logs, queues
+from app import jobs, jogg_connection, logs, nudges, queues
 from app.config import Settings, load_settings
 from app.database import configure_engine
 from app.extensions import db, migrate, rest_api
@@ -66,11 +66,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_connections(app: Flask) -> None:
-    """Build the shared clients once (connected on first use): Redis, the nudges sent after commit, JoggAI."""
-    from app import jobs  # imported here: the jobs import the domain, which imports this package's modules
+    """Build the shared clients once (connected on first use): Redis, JoggAI, and the sender of nudges.
 
+    `app.database.commit_step` hands what a committed transaction asked for (app.nudges) to `jobs.send_nudges`.
+    """
     queues.init_app(app)
-    jobs.init_app(app)
+    app.extensions[nudges.SENDER] = jobs.send_nudges
     jogg_connection.init_app(app)
 
 

@@ -4,9 +4,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from app import nudges
+from app.extensions import db
 
 
 def configure_engine(engine: Engine) -> None:
@@ -27,13 +31,33 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
 
 @contextmanager
 def unit_of_work(session: Session | None = None) -> Iterator[Session]:
-    """The one transaction boundary: commit what the block did, or roll all of it back if it raised."""
-    from app.extensions import db
-
+    """The one transaction boundary: commit what the block did and send the jobs it asked for, or roll all back."""
     session = session if session is not None else db.session
     try:
         yield session
-        session.commit()
+        commit_step(session)
     except BaseException:
-        session.rollback()
+        session.rollback()  # what the transaction asked for (app.nudges) stays with it: nothing is sent
         raise
+
+
+def commit_step(session: Session) -> None:
+    """Commit, then send the jobs this transaction asked for (app.nudges): a job is enqueued only once committed.
+
+    The boundary's commit, and each named mid-workflow step (`# step:` comments, listed in docs/architecture.md).
+    """
+    committed = nudges.open_transaction(session)
+    session.commit()
+    send_nudges(session, committed)
+
+
+def send_nudges(session: Session, committed) -> None:
+    """Hand what the committed transaction asked for to the app's sender (app.jobs.send_nudges, set at start)."""
+    names, delivery_ids = nudges.take(session, committed)
+    if (names or delivery_ids) and has_app_context():
+        current_app.extensions[nudges.SENDER](names, delivery_ids)
+
+
+def end_reads(session: Session) -> None:
+    """End a transaction that only read, before an HTTP call or a wait: no transaction stays open over it."""
+    session.rollback()

@@ -11,14 +11,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import redis
-from flask import current_app, has_app_context
+from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app import jogg_connection, metrics, nudges, queues
 from app.config import Settings
+from app.database import commit_step, end_reads
 from app.domain import account_probe, credit_forecast, doubt, idempotency, jogg_events, recovery, submission, tracking
 from app.domain import dispatch as dispatcher
 from app.domain import preflight as checks
@@ -82,7 +82,7 @@ def dispatch() -> list[str]:
         if not free:
             return []
     picked = dispatcher.dispatch(db.session, free, utcnow(), current_app.config["SETTINGS"].preflight)
-    db.session.commit()  # step: enqueue after commit, so each submit job finds its motion dispatched
+    commit_step(db.session)  # step: enqueue after commit, so each submit job finds its motion dispatched
     enqueue_submissions(current_app.extensions["redis"], picked)
     return picked
 
@@ -120,7 +120,7 @@ def check_batch(connection: redis.Redis, settings: Settings, runner: str) -> tup
     """Claim the next batch, check it, record each verdict; returns the outcomes and whether the batch was full."""
     lookahead = max(PREFLIGHT_BATCH, preflight_lookahead())
     candidates = {c.id: c for c in checks.next_unchecked(db.session, lookahead, PREFLIGHT_BATCH * 4)}
-    db.session.rollback()  # no transaction stays open while voices and images are fetched
+    end_reads(db.session)  # no transaction stays open while voices and images are fetched
     claimed = [candidates[m] for m in claims.claim(connection, candidates, PREFLIGHT_BATCH)]
     outcomes: dict[str, int] = {}
     images: dict[str, str] = {}
@@ -142,7 +142,7 @@ def check_batch(connection: redis.Redis, settings: Settings, runner: str) -> tup
 def record_verdict(connection: redis.Redis, motion_id: str, verdict: checks.Verdict, outcomes: dict) -> None:
     """Record one motion's verdict and free its lease."""
     outcome = checks.apply(db.session, motion_id, verdict)
-    db.session.commit()  # step: each verdict is kept as it comes, so a passed motion is dispatched without waiting
+    commit_step(db.session)  # step: each verdict is kept as it comes, so a passed motion is dispatched without waiting
     claims.release(connection, motion_id)
     outcomes[outcome] = outcomes.get(outcome, 0) + 1
     metrics.PREFLIGHT_CHECKS.labels(outcome).inc()
@@ -171,7 +171,7 @@ def nudge_preflight() -> int:
     if not current_app.config["SETTINGS"].preflight:
         return 0
     due = len(checks.next_unchecked(db.session, max(PREFLIGHT_BATCH, preflight_lookahead()), 1))
-    db.session.rollback()
+    end_reads(db.session)
     if due:
         nudge(current_app.extensions["redis"], nudges.PREFLIGHT)
     return due
@@ -201,7 +201,7 @@ def poll_motion(motion_id: str) -> str:
 def enqueue_due_polls() -> int:
     """Clock task: enqueue a status check for every motion whose poll time has come."""
     due = tracking.due_polls(db.session)
-    db.session.rollback()
+    end_reads(db.session)
     queues.enqueue_unique_many(current_app.extensions["redis"], poll_motion, [(f"poll-{m}", (m,)) for m in due])
     return len(due)
 
@@ -224,7 +224,7 @@ def enqueue_deliveries(connection: redis.Redis, delivery_ids: list[int]) -> None
 def enqueue_due_deliveries() -> int:
     """Clock task: enqueue every delivery whose next attempt has come (retries, and any lost job)."""
     due = delivery.due(db.session, utcnow())
-    db.session.rollback()
+    end_reads(db.session)
     enqueue_deliveries(current_app.extensions["redis"], due)
     return len(due)
 
@@ -235,7 +235,7 @@ def watch_submissions() -> int:
     connection = current_app.extensions["redis"]
     flagged = flag_interrupted_submissions(db.session, connection)
     due = doubt.due(db.session, utcnow())
-    db.session.commit()  # step: enqueue after commit, so the job finds the motions just flagged
+    commit_step(db.session)  # step: enqueue after commit, so the job finds the motions just flagged
     if due:
         queues.enqueue_unique(connection, resolve_doubts, "resolve-doubts")
     return flagged
@@ -276,7 +276,7 @@ def resolve_doubts() -> dict:
     outcomes: dict[str, int] = {}
     for motion_id in doubt.due(db.session, utcnow()):
         outcome = doubt.resolve(db.session, motion_id, jogg_connection.jogg_client(), policy)
-        db.session.commit()  # step: each decision is kept before the next motion's calls to JoggAI
+        commit_step(db.session)  # step: each decision is kept before the next motion's calls to JoggAI
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         log.info("motion in doubt %s: %s", motion_id, outcome, extra={"motion_id": motion_id})
     return outcomes
@@ -287,7 +287,7 @@ def probe_account() -> str | None:
     """Clock task: while submissions are paused, check on the account's schedule whether they can resume."""
     interval = current_app.config["SETTINGS"].jogg_probe_interval
     reason, due = account_probe.claim(db.session, interval)
-    db.session.commit()  # step: the claim moves the next probe on for every process before JoggAI is asked
+    commit_step(db.session)  # step: the claim moves the next probe on for every process before JoggAI is asked
     if not due:
         return reason
     return account_probe.settle(db.session, reason, account_probe.ask(jogg_connection.jogg_client()))
@@ -298,7 +298,7 @@ def read_credits() -> dict | None:
     """Clock task: read JoggAI's remaining credits (each minute while motions are submitted) and forecast."""
     if not credit_forecast.claim(db.session, utcnow()):
         return None
-    db.session.commit()  # step: the claim moves the next read on for every process before JoggAI is asked
+    commit_step(db.session)  # step: the claim moves the next read on for every process before JoggAI is asked
     remaining = credit_forecast.read_balance(jogg_connection.jogg_client())
     if remaining is None:
         return None
@@ -329,7 +329,7 @@ def sweep() -> int:
 def nudge_waiting_events(session: Session, connection: redis.Redis, stale_after: float = 30.0) -> int:
     """Webhook events still received a while (30 s) after arriving (a lost nudge, a failed status check): nudge."""
     waiting = jogg_events.waiting_since(session, utcnow() - timedelta(seconds=stale_after))
-    session.rollback()
+    end_reads(session)
     if waiting:
         nudge(connection, nudges.EVENTS)
         log.info("sweep: %d webhook events waiting; processing nudged", waiting)
@@ -344,17 +344,8 @@ def nudge(connection: redis.Redis, name: str) -> None:
     queues.nudge(connection, name, NUDGED[name])
 
 
-def init_app(_app) -> None:
-    """Send the nudges every committed transaction asked for (once per process, whatever the number of apps)."""
-    if not event.contains(Session, "after_commit", send_nudges):
-        event.listen(Session, "after_commit", send_nudges)
-
-
-def send_nudges(session: Session) -> None:
-    """Enqueue what a committed transaction asked for (app.nudges); a Redis failure only delays the work."""
-    names, delivery_ids = nudges.take(session)
-    if not (names or delivery_ids) or not has_app_context():
-        return
+def send_nudges(names: set[str], delivery_ids: list[int]) -> None:
+    """Enqueue what a committed transaction asked for (app.nudges, via database.commit_step); Redis down only delays."""
     if not current_app.config["SETTINGS"].preflight:
         names.discard(nudges.PREFLIGHT)
     connection = current_app.extensions["redis"]

@@ -1,25 +1,53 @@
-"""Nudges: the jobs a transaction asks for, sent by `app.jobs.send_nudges` only once it commits.
+"""Nudges: the jobs a transaction asks for, sent by `app.database.commit_step` only once it commits.
 
-A domain function that leaves work in SQL (a queued motion, a received webhook event, a due delivery)
+A domain function that leaves work in SQL (a queued motion, a received webhook event, a new delivery)
 asks for the job that does it here; nothing is sent for a transaction that rolls back (STYLE rule 8:
-enqueue after commit, pass ids). The rows themselves are the durable record of the work: a nudge lost
-with Redis only delays it until the clock or the sweep finds the rows.
+enqueue after commit, pass ids). The asks are kept with the transaction that made them: a rollback,
+wherever it happens, leaves them with a finished transaction, and they are dropped. The rows themselves
+are the durable record of the work: a nudge lost with Redis only delays it until the clock or the sweep
+finds the rows.
 """
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from app.models import Delivery
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 DISPATCH = "dispatch"  # hand free POST slots to queued motions (app.jobs.dispatch_now)
 EVENTS = "jogg_events"  # process stored JoggAI webhook events (app.jobs.process_jogg_events)
 PREFLIGHT = "preflight"  # check queued motions' images and voices before a POST (app.jobs.preflight_motions)
-_NAMES, _DELIVERIES = "nudges", "nudged_deliveries"
+SENDER = "nudge_sender"  # app.extensions key: the function that enqueues them (app.jobs.send_nudges, set at start)
+_ASKED = "nudges"
+
+Sender = Callable[[set[str], list[int]], None]
+
+
+@dataclass
+class Asked:
+    """What one transaction asked for: nudge names and delivery ids."""
+
+    transaction: SessionTransaction
+    names: set[str] = field(default_factory=set)
+    delivery_ids: list[int] = field(default_factory=list)
+
+
+def open_transaction(session: Session | scoped_session) -> SessionTransaction | None:
+    """The session's open (outermost) transaction, if any (`db.session` is a scoped session: its current one)."""
+    return (session() if isinstance(session, scoped_session) else session).get_transaction()
+
+
+def _current(session: Session) -> Asked:
+    """The asks of the session's open transaction (one is begun if none is: the asks belong to it)."""
+    transaction = open_transaction(session) or session.begin()
+    asked_now = session.info.get(_ASKED)
+    if asked_now is None or asked_now.transaction is not transaction:
+        asked_now = session.info[_ASKED] = Asked(transaction)
+    return asked_now
 
 
 def ask(session: Session, name: str) -> None:
     """Ask for the `name` job (DISPATCH, EVENTS or PREFLIGHT) once this transaction commits."""
-    session.info.setdefault(_NAMES, set()).add(name)
+    _current(session).names.add(name)
 
 
 def ask_dispatch(session: Session) -> None:
@@ -37,27 +65,24 @@ def ask_events(session: Session) -> None:
 
 
 def ask_deliveries(session: Session, delivery_ids: list[int]) -> None:
-    """Ask for a callback job for each of these existing deliveries once committed."""
-    session.info.setdefault(_DELIVERIES, []).extend(delivery_ids)
+    """Ask for a callback job for each of these existing (flushed) deliveries once committed."""
+    _current(session).delivery_ids.extend(delivery_ids)
 
 
 def asked(session: Session) -> set[str]:
-    """The nudge names this transaction has asked for so far."""
-    return set(session.info.get(_NAMES, ()))
+    """The nudge names the open transaction has asked for so far (none once it rolled back)."""
+    asked_now = session.info.get(_ASKED)
+    if asked_now is None or asked_now.transaction is not open_transaction(session):
+        return set()
+    return set(asked_now.names)
 
 
-def take(session: Session) -> tuple[set[str], list[int]]:
-    """What a committed transaction asked for (nudge names, delivery ids), cleared from the session."""
-    return session.info.pop(_NAMES, set()), session.info.pop(_DELIVERIES, [])
+def take(session: Session, committed: SessionTransaction | None) -> tuple[set[str], list[int]]:
+    """What the `committed` transaction asked for (nudge names, delivery ids), cleared from the session.
 
-
-@event.listens_for(Session, "after_flush")
-def _ask_for_new_deliveries(session: Session, _flush_context) -> None:
-    """Every new delivery row asks for its callback job (they are added by `domain.notification_events.record`)."""
-    ask_deliveries(session, [obj.id for obj in session.new if isinstance(obj, Delivery)])
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    """Rolled-back rows are not work."""
-    take(session)
+    Asks left by any other (rolled-back) transaction are dropped: they were never work.
+    """
+    asked_then = session.info.pop(_ASKED, None)
+    if asked_then is None or committed is None or asked_then.transaction is not committed:
+        return set(), []
+    return asked_then.names, asked_then.delivery_ids

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import nudges
 from app.config import Settings
+from app.database import commit_step, end_reads
 from app.domain.tracking import adopt_uncertain, apply_status, uncertain_submissions
 from app.jogg import JoggClient, JoggError, MotionStatus
 from app.models import EventState, JoggAccount, JoggEvent, Motion, Status
@@ -139,7 +140,8 @@ def _storable(value: object) -> str:
 def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool]:
     """Insert the raw event, which asks for its processing once committed; a repeat is counted, not stored again.
 
-    The caller commits (a failed insert is rolled back here, before the repeat is counted).
+    The caller commits. The insert runs in a savepoint: a repeat that raced ours rolls back only the
+    insert, and the caller's transaction goes on to count it.
     """
     state = EventState.RECEIVED if parsed.event in HANDLED_EVENTS else EventState.IGNORED
     event = JoggEvent(
@@ -147,11 +149,10 @@ def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool
     )
     if state == EventState.IGNORED:
         event.outcome, event.processed_at = "event type not handled", utcnow()
-    session.add(event)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(event)
     except IntegrityError:
-        session.rollback()
         return _count_duplicate(session, parsed), True
     if state == EventState.RECEIVED:
         nudges.ask_events(session)  # the received row is the work; a job picks it up once committed
@@ -176,7 +177,7 @@ def work_off(session: Session, client: JoggClient, settings: Settings) -> tuple[
                 break
     finally:
         release(session, owner)
-        session.commit()  # step: the unsettled claims are given back before any hand-over, so the next job finds them
+        commit_step(session)  # step: unsettled claims are given back before any hand-over: the next job finds them
     return done, time.monotonic() > deadline
 
 
@@ -184,12 +185,12 @@ def _settle_batch(session: Session, batch: list, owner: str, client: JoggClient,
     """Settle a claimed batch: what needs no JoggAI call in one commit, then the others one by one to the deadline."""
     settled = settle_locally(session, batch)
     remaining = [event.id for event in batch if event.id not in settled]
-    session.commit()  # step: the claims are a committed lease, held while the status checks run with no transaction
+    commit_step(session)  # step: the claims are a committed lease, held while the status checks run with no transaction
     done = len(settled)
     for event_pk in remaining:
         try:
             process(session, event_pk, owner, client, intervals)
-            session.commit()  # step: each event's outcome is committed before the next status check
+            commit_step(session)  # step: each event's outcome is committed before the next status check
             done += 1
         except JoggError as exc:
             session.rollback()
@@ -226,7 +227,7 @@ def claim(session: Session, owner: str, limit: int, lease: timedelta) -> list[Jo
     )
     events = sorted(session.scalars(stmt), key=lambda event: (event.received_at, event.id))
     if not events:
-        session.rollback()
+        end_reads(session)  # it changed nothing
     return events
 
 
@@ -273,7 +274,7 @@ def process(session: Session, event_pk: int, owner: str, client: JoggClient, int
     """
     event = session.get(JoggEvent, event_pk, populate_existing=True)
     if event is None or (event.state, event.claimed_by) != (EventState.RECEIVED, owner):
-        session.rollback()
+        end_reads(session)
         return "not claimed by this job"
     if not event.jogg_motion_id:
         return _finish(session, event, EventState.IGNORED, "no motion id in the payload")
@@ -283,10 +284,10 @@ def process(session: Session, event_pk: int, owner: str, client: JoggClient, int
         return _finish(session, event, EventState.PARKED, "motion id not known yet", final=False)
     if motion is not None and motion.status != Status.PROCESSING:
         return _finish(session, event, EventState.IGNORED, f"motion {motion.id} is already {motion.status}")
-    session.rollback()  # only reads so far: no transaction stays open over the status check
+    end_reads(session)  # only reads so far: no transaction stays open over the status check
     status = client.motion_status(jogg_motion_id)  # an error leaves the event for the sweep to retry
     if not _still_claimed(session, event_pk, owner):
-        session.rollback()
+        end_reads(session)
         return "claim expired during the status check"
     motion = _locked_motion(session, jogg_motion_id, status, intervals)
     if motion is None:

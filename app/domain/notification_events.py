@@ -3,6 +3,7 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import nudges
 from app.models import Delivery, EventType, Motion, NotificationEvent, Status
 from app.shapes import motion_schema
 
@@ -15,7 +16,10 @@ EVENT_TYPES = {
 
 
 def record(session: Session, motion: Motion, status: Status) -> NotificationEvent | None:
-    """Add the event for reaching this status (if callers care) and a delivery to the motion's callback URL."""
+    """Add the event for reaching this status (if callers care) and a delivery to the motion's callback URL.
+
+    The delivery asks for its callback job (app.nudges), sent once the transaction commits.
+    """
     event_type = EVENT_TYPES.get(status)
     if event_type is None:
         return None
@@ -30,6 +34,8 @@ def record(session: Session, motion: Motion, status: Status) -> NotificationEven
         delivery = Delivery(caller_id=motion.caller_id, motion_id=motion.id, sequence=sequence, url=motion.callback_url)
         delivery.event = event
         session.add(delivery)
+        session.flush()  # the delivery's id, for its job
+        nudges.ask_deliveries(session, [delivery.id])  # its callback job, enqueued once this commits
     return event
 
 

@@ -7,6 +7,7 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from app import jobs, queues
+from app.database import commit_step
 from app.domain.errors import IllegalTransition
 from app.domain.transitions import ALLOWED, can_move, transition
 from app.models import Motion, MotionEvent, Source, Status
@@ -104,7 +105,7 @@ def test_queueing_asks_for_a_dispatch_after_commit(app, session, caller_id, redi
     transition(session, motion, Status.QUEUED, Source.API)
     assert Queue(queues.DEFAULT, connection=redis_client).count == 0
     with app.app_context():  # the nudge goes out through the app's Redis once committed
-        session.commit()
+        commit_step(session)
     assert [job.func_name for job in Queue(queues.DEFAULT, connection=redis_client).jobs] == [
         queues.path_of(jobs.dispatch_now)
     ]
