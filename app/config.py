@@ -9,6 +9,8 @@ from pathlib import Path
 
 from environs import Env, EnvError
 
+from app.networks import parse_allowlist
+
 # JOGG_WEBHOOK_SECRET is not among them: `flask jogg register-webhook` stores the secret JoggAI
 # returns, and the receiver accepts stored secrets as well as configured ones.
 REQUIRED_IN_PRODUCTION = (
@@ -45,6 +47,7 @@ class SettingsError(SystemExit):
     """A missing or malformed setting: exits start-up with a one-line message."""
 
     def __init__(self, message: str):
+        """Prefix the message with the service's name."""
         super().__init__(f"motion-gateway: {message}")
 
 
@@ -115,47 +118,76 @@ def load_settings() -> Settings:
 
 
 def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
-    """Turn the environment's strings into a Settings value."""
-
-    def text(name: str, fallback: str = "") -> str:
-        return env.str(name, defaults.get(name, fallback))
-
+    """Turn the environment's strings into a Settings value, one group of settings at a time."""
     return Settings(
         app_env=app_env,
-        database_url=normalise_database_url(text("DATABASE_URL")),
-        redis_url=text("REDIS_URL"),
-        jogg_base_url=text("JOGG_BASE_URL", "https://api.jogg.ai").rstrip("/"),
-        jogg_api_key=text("JOGG_API_KEY"),
-        jogg_webhook_secret=text("JOGG_WEBHOOK_SECRET"),
-        jogg_webhook_secret_old=text("JOGG_WEBHOOK_SECRET_OLD"),
-        jogg_post_rate_limit=_rate(text("JOGG_POST_RATE_LIMIT", "20/minute")),
-        public_base_url=text("PUBLIC_BASE_URL").rstrip("/"),
-        log_level=text("LOG_LEVEL", "INFO").upper(),
-        poll_intervals=_positive_ints(env, "POLL_INTERVALS", "120,300,900,1800"),
-        motion_max_age=env.int("MOTION_MAX_AGE", 86400, validate=_positive),
-        sweep_interval=env.int("SWEEP_INTERVAL", 60, validate=_positive),
-        callback_retry_schedule=_positive_ints(
-            env, "CALLBACK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000", allow_zero=True
-        ),
-        callback_allowed_networks=_allowlist(env.list("CALLBACK_ALLOWED_NETWORKS", [])),
-        image_allowed_networks=_allowlist(env.list("IMAGE_ALLOWED_NETWORKS", []), "IMAGE_ALLOWED_NETWORKS"),
-        ops_token=text("OPS_TOKEN"),
-        max_body_bytes=env.int("MAX_BODY_BYTES", 64 * 1024, validate=_positive),
-        jogg_connect_timeout=env.float("JOGG_CONNECT_TIMEOUT", 3.05, validate=_positive),
-        jogg_read_timeout=env.float("JOGG_READ_TIMEOUT", 10.0, validate=_positive),
-        submit_max_attempts=env.int("SUBMIT_MAX_ATTEMPTS", 5, validate=_positive),
-        submit_retry_base=env.float("SUBMIT_RETRY_BASE", 10.0, validate=_positive),
-        jogg_probe_interval=env.float("JOGG_PROBE_INTERVAL", 60.0, validate=_positive),
-        dispatch_interval=env.float("DISPATCH_INTERVAL", 0.05, validate=_positive),
-        sweep_stale_after=env.float("SWEEP_STALE_AFTER", 30.0, validate=_positive),
-        events_feed_lag=env.float("EVENTS_FEED_LAG", 2.0, validate=lambda v: v >= 0),
-        worker_niceness=env.int("WORKER_NICENESS", 5, validate=lambda v: 0 <= v <= 19),
-        uncertain_policy=env.str(
-            "UNCERTAIN_POLICY", "resubmit", validate=_one_of("UNCERTAIN_POLICY", UNCERTAIN_POLICIES)
-        ),
-        uncertain_grace=env.float("UNCERTAIN_GRACE", 600.0, validate=_positive),
+        **_service_settings(env, defaults),
+        **_jogg_settings(env, defaults),
+        **_schedule_settings(env),
+        **_callback_settings(env),
         **_credit_settings(env),
     )
+
+
+def _text(env: Env, defaults: dict[str, str], name: str, fallback: str = "") -> str:
+    """A string setting: the environment's, else the environment's default (.env files), else fallback."""
+    return env.str(name, defaults.get(name, fallback))
+
+
+def _service_settings(env: Env, defaults: dict[str, str]) -> dict:
+    """Where the service's stores are, how it is reached and logs, and its limits."""
+    return {
+        "database_url": normalise_database_url(_text(env, defaults, "DATABASE_URL")),
+        "redis_url": _text(env, defaults, "REDIS_URL"),
+        "public_base_url": _text(env, defaults, "PUBLIC_BASE_URL").rstrip("/"),
+        "log_level": _text(env, defaults, "LOG_LEVEL", "INFO").upper(),
+        "ops_token": _text(env, defaults, "OPS_TOKEN"),
+        "max_body_bytes": env.int("MAX_BODY_BYTES", 64 * 1024, validate=_positive),
+        "worker_niceness": env.int("WORKER_NICENESS", 5, validate=lambda v: 0 <= v <= 19),
+    }
+
+
+def _jogg_settings(env: Env, defaults: dict[str, str]) -> dict:
+    """JoggAI: where and how it is called, how submissions retry, what a submission in doubt becomes."""
+    return {
+        "jogg_base_url": _text(env, defaults, "JOGG_BASE_URL", "https://api.jogg.ai").rstrip("/"),
+        "jogg_api_key": _text(env, defaults, "JOGG_API_KEY"),
+        "jogg_webhook_secret": _text(env, defaults, "JOGG_WEBHOOK_SECRET"),
+        "jogg_webhook_secret_old": _text(env, defaults, "JOGG_WEBHOOK_SECRET_OLD"),
+        "jogg_post_rate_limit": _rate(_text(env, defaults, "JOGG_POST_RATE_LIMIT", "20/minute")),
+        "jogg_connect_timeout": env.float("JOGG_CONNECT_TIMEOUT", 3.05, validate=_positive),
+        "jogg_read_timeout": env.float("JOGG_READ_TIMEOUT", 10.0, validate=_positive),
+        "jogg_probe_interval": env.float("JOGG_PROBE_INTERVAL", 60.0, validate=_positive),
+        "submit_max_attempts": env.int("SUBMIT_MAX_ATTEMPTS", 5, validate=_positive),
+        "submit_retry_base": env.float("SUBMIT_RETRY_BASE", 10.0, validate=_positive),
+        "uncertain_policy": env.str(
+            "UNCERTAIN_POLICY", "resubmit", validate=_one_of("UNCERTAIN_POLICY", UNCERTAIN_POLICIES)
+        ),
+        "uncertain_grace": env.float("UNCERTAIN_GRACE", 600.0, validate=_positive),
+    }
+
+
+def _schedule_settings(env: Env) -> dict:
+    """How often the clock's work runs: polls, the sweep, dispatch, the events feed, and the maximum age."""
+    return {
+        "poll_intervals": _positive_ints(env, "POLL_INTERVALS", "120,300,900,1800"),
+        "motion_max_age": env.int("MOTION_MAX_AGE", 86400, validate=_positive),
+        "sweep_interval": env.int("SWEEP_INTERVAL", 60, validate=_positive),
+        "sweep_stale_after": env.float("SWEEP_STALE_AFTER", 30.0, validate=_positive),
+        "dispatch_interval": env.float("DISPATCH_INTERVAL", 0.05, validate=_positive),
+        "events_feed_lag": env.float("EVENTS_FEED_LAG", 2.0, validate=lambda v: v >= 0),
+    }
+
+
+def _callback_settings(env: Env) -> dict:
+    """Callbacks' retry schedule and the private networks callbacks and images may reach."""
+    return {
+        "callback_retry_schedule": _positive_ints(
+            env, "CALLBACK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000", allow_zero=True
+        ),
+        "callback_allowed_networks": _allowlist(env.list("CALLBACK_ALLOWED_NETWORKS", [])),
+        "image_allowed_networks": _allowlist(env.list("IMAGE_ALLOWED_NETWORKS", []), "IMAGE_ALLOWED_NETWORKS"),
+    }
 
 
 def _credit_settings(env: Env) -> dict:
@@ -208,8 +240,6 @@ def _rate(value: str) -> str:
 
 def _allowlist(entries: list[str], name: str = "CALLBACK_ALLOWED_NETWORKS") -> tuple[str, ...]:
     """An allowlist of networks and hosts, checked now so a typo stops start-up instead of every request."""
-    from app.notifications.url_safety import parse_allowlist
-
     parse_allowlist(entries, name)
     return tuple(entries)
 
@@ -218,6 +248,7 @@ def _one_of(name: str, choices: tuple[str, ...]):
     """environs validator: one of these words."""
 
     def check(value: str) -> bool:
+        """Accept one of the words, else raise naming the setting and the choices."""
         if value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
         return True
@@ -229,6 +260,7 @@ def _named_positive(name: str):
     """environs validator: strictly positive, naming the setting when not."""
 
     def check(value: float) -> bool:
+        """Accept a positive number, else raise naming the setting."""
         if value <= 0:
             raise ValueError(f"{name} must be a positive number")
         return True

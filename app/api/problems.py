@@ -8,11 +8,10 @@ from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.domain.errors import DomainError, IdempotencyMismatch, NotFound
+from app.http_problems import MEDIA_TYPE, PROBLEM_TYPE, problem, problem_body  # noqa: F401 (also imported from here)
 
 log = logging.getLogger(__name__)
 
-PROBLEM_TYPE = "urn:motion-gateway:problem:"
-MEDIA_TYPE = "application/problem+json"
 STATUS_FOR_DOMAIN_ERROR = {NotFound: 404, IdempotencyMismatch: 422}
 
 
@@ -33,22 +32,6 @@ class ProblemSchema(Schema):
     used = fields.Integer(metadata={"description": "quota-exceeded only: credits spent in this period"})
     reserved = fields.Integer(metadata={"description": "quota-exceeded only: credits held by queued motions"})
     period = fields.String(metadata={"description": "quota-exceeded only: day or month"})
-
-
-def problem_body(status: int, title: str, detail: str, slug: str | None = None, **extra) -> dict:
-    """The problem document itself."""
-    body = {"type": PROBLEM_TYPE + slug if slug else "about:blank", "title": title, "status": status}
-    body["detail"] = detail
-    body.update(extra)
-    return body
-
-
-def problem(status: int, title: str, detail: str, slug: str | None = None, headers=None, **extra) -> Response:
-    """Build a problem+json response."""
-    body = problem_body(status, title, detail, slug, **extra)
-    response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
-    response.headers.update(headers or {})
-    return response
 
 
 def from_http_exception(error: HTTPException) -> Response:

@@ -4,16 +4,22 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from app.networks import (  # noqa: F401 (the allowlist's names, as callers of this module know them)
+    CALLBACK_SETTING,
+    HOST_CHARS,
+    IMAGE_SETTING,
+    Allowlist,
+    IPAddress,
+    IPNetwork,
+    bare_host,
+    parse_allowlist,
+)
+
 Resolver = Callable[[str], Sequence[str]]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-IMAGE_SETTING = "IMAGE_ALLOWED_NETWORKS"
-CALLBACK_SETTING = "CALLBACK_ALLOWED_NETWORKS"  # the setting an allowlist comes from unless told otherwise
 # Cloud instance-metadata endpoints hand out credentials: never reachable, allowlisted or not.
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata"})
 METADATA_ADDRESSES = frozenset(
@@ -26,7 +32,6 @@ _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # Candidates for the legacy inet_aton forms (2130706433, 0x7f.1, 0177.0.0.1) that resolvers accept.
 _LEGACY_IPV4 = re.compile(r"[0-9a-fx.]+")
-_HOST_CHARS = re.compile(r"[a-z0-9._-]+")
 
 
 class UnsafeCallbackUrl(ValueError):
@@ -36,47 +41,6 @@ class UnsafeCallbackUrl(ValueError):
         """Keep the reason; the URL itself is left out because its userinfo may hold credentials."""
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Allowlist:
-    """Parsed CALLBACK_ALLOWED_NETWORKS: networks and host names that may be private."""
-
-    networks: tuple[IPNetwork, ...] = ()
-    hosts: frozenset[str] = frozenset()
-
-    def admits(self, host: str, address: IPAddress) -> bool:
-        """Whether a private address reached through host is allowlisted, by host name or by network."""
-        return host in self.hosts or any(address in network for network in self.networks)
-
-
-def parse_allowlist(entries: "str | Sequence[str] | Allowlist", setting: str = CALLBACK_SETTING) -> Allowlist:
-    """Parse comma-separated or listed CIDRs, addresses and host names; ValueError naming setting on a bad entry."""
-    if isinstance(entries, Allowlist):
-        return entries
-    if isinstance(entries, str):
-        entries = entries.split(",")
-    networks: list[IPNetwork] = []
-    hosts: set[str] = set()
-    for entry in (e.strip().lower() for e in entries):
-        if not entry:
-            continue
-        network = _network_or_none(entry)
-        if network is not None:
-            networks.append(network)
-        elif "/" not in entry and _HOST_CHARS.fullmatch(_bare_host(entry)):
-            hosts.add(_bare_host(entry))
-        else:
-            raise ValueError(f"{setting}: {entry!r} is neither a network nor a host name")
-    return Allowlist(tuple(networks), frozenset(hosts))
-
-
-def _network_or_none(entry: str) -> IPNetwork | None:
-    """Return entry as a network (a bare address becomes a single-address network), else None."""
-    try:
-        return ipaddress.ip_network(entry, strict=False)
-    except ValueError:
-        return None
 
 
 def default_resolver(host: str) -> list[str]:
@@ -138,17 +102,12 @@ def checked_host(url: str) -> str:
         raise UnsafeCallbackUrl(f"the URL cannot be parsed ({exc})") from None
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise UnsafeCallbackUrl(f"scheme {parts.scheme or '(none)'!r} is not http or https")
-    host = _bare_host(parts.hostname or "")
+    host = bare_host(parts.hostname or "")
     if not host:
         raise UnsafeCallbackUrl("the URL has no host")
     if host in METADATA_HOSTS:
         raise UnsafeCallbackUrl(f"{host} is a cloud metadata host")
     return host
-
-
-def _bare_host(host: str) -> str:
-    """Lowercase a host and drop the trailing dot of a fully qualified name."""
-    return host.lower().rstrip(".")
 
 
 def _literal_addresses(host: str) -> list[IPAddress]:
@@ -164,7 +123,7 @@ def _literal_addresses(host: str) -> list[IPAddress]:
             return [ipaddress.IPv4Address(socket.inet_aton(host))]
         except OSError:
             pass
-    if not _HOST_CHARS.fullmatch(host) and host.isascii():
+    if not HOST_CHARS.fullmatch(host) and host.isascii():
         raise UnsafeCallbackUrl(f"host {host!r} contains characters a host name cannot have")
     return []
 

@@ -5,8 +5,8 @@ import hmac
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from app.api.problems import problem
 from app.extensions import db
+from app.http_problems import problem
 from app.models.types import utcnow
 from app.ops.snapshot import snapshot
 
