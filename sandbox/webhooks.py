@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import requests
 
@@ -20,11 +20,21 @@ from sandbox.endpoints import Endpoint
 from sandbox.motions import Motion, event_data
 from sandbox.stats import Stats
 
-if TYPE_CHECKING:
-    from sandbox.state import SandboxState
-
 log = logging.getLogger(__name__)
 USER_AGENT = "JoggAI-Webhook/2.0"
+
+
+class Sender(Protocol):
+    """What sending needs of the sandbox (its SandboxState): the knobs in force, the counters, the timer."""
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The knobs now in force."""
+
+    stats: Stats
+
+    def schedule(self, delay: float, job: Callable[[], None]) -> None:
+        """Run `job` later, unless a reset comes first."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,7 @@ def plan(
     return deliveries
 
 
-def send(state: SandboxState, delivery: Delivery, attempt: int = 0) -> None:
+def send(state: Sender, delivery: Delivery, attempt: int = 0) -> None:
     """POST once; on failure schedule the next try until `webhook_retries` are used up."""
     config = state.config
     delivered = post_once(delivery, config.webhook_timeout_seconds)
