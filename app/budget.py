@@ -15,6 +15,7 @@ class PostBudget:
     """At most N POSTs to JoggAI per window per API key, counted across all processes."""
 
     def __init__(self, redis_url: str, rate: str, api_key: str):
+        """A moving-window limiter in Redis for the rate, keyed by the API key."""
         self.rate: RateLimitItem = parse(rate)
         self._storage = storage_from_string(redis_url)
         self._limiter = MovingWindowRateLimiter(self._storage)

@@ -14,6 +14,7 @@ class BadCursor(ValueError):
     """A paging cursor that this service did not issue."""
 
     def __init__(self) -> None:
+        """Say that the cursor is not one of ours."""
         super().__init__("cursor is not one this service issued")
 
 

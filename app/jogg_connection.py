@@ -27,6 +27,7 @@ class InstrumentedJoggClient(JoggClient):
     """The JoggAI client, counting and timing every call by endpoint and business code."""
 
     def _call(self, method: str, path: str, **kwargs):
+        """Call JoggAI through the plain client, counting and timing the call."""
         started, code = time.perf_counter(), "0"
         try:
             return super()._call(method, path, **kwargs)

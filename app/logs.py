@@ -45,6 +45,7 @@ class ContextFilter(logging.Filter):
     """Stamps the context fields on each record and masks anything shaped like a secret."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Stamp the context fields, mask anything shaped like a secret and urllib3's quoted URLs."""
         context = _context.get()
         for field in CONTEXT_FIELDS:
             setattr(record, field, getattr(record, field, None) or context.get(field, "-"))
@@ -78,18 +79,21 @@ def init_app(app) -> None:
 
     @app.before_request
     def _bind_request_id():
+        """Take the caller's X-Request-ID if well formed, else a new one, into the log context."""
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID.match(incoming) else new_request_id()
         g.log_token = bind(request_id=g.request_id)
 
     @app.after_request
     def _echo_request_id(response):
+        """Send the request id back in X-Request-ID."""
         if "request_id" in g:
             response.headers["X-Request-ID"] = g.request_id
         return response
 
     @app.teardown_request
     def _unbind(_exc):
+        """Drop the request's log context."""
         token = g.pop("log_token", None)
         if token is not None:
             reset(token)
@@ -122,6 +126,7 @@ class RedactRequestText(logging.Filter):
     """Masks what a quoted request could carry in gunicorn's error lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the message's request text (formatted once, so its arguments go)."""
         record.msg, record.args = redact_request_text(record.getMessage()), ()
         return True
 

@@ -29,10 +29,12 @@ def instrument(app: Flask) -> None:
 
     @app.before_request
     def _start_timer():
+        """Note when the request began."""
         g.metrics_started = time.perf_counter()
 
     @app.after_request
     def _observe(response):
+        """Count the request and record how long it took, by route template."""
         route = request.url_rule.rule if request.url_rule else "unmatched"
         metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         started = g.get("metrics_started")
@@ -46,6 +48,7 @@ class StateCollector:
     JoggAI's remaining credits (as stored by the last read)."""
 
     def __init__(self, app: Flask):
+        """Keep the app, whose context each scrape runs in."""
         self.app = app
 
     def collect(self):
@@ -58,6 +61,7 @@ class StateCollector:
             yield from self._from_redis()
 
     def _from_sql(self):
+        """The gauges read from the database: motions by status, the oldest wait, pauses, credits."""
         by_status = GaugeMetricFamily("mg_motions", "Motions by status", labels=["status"])
         counts = dict(db.session.execute(select(Motion.status, func.count()).group_by(Motion.status)).all())
         for status in Status:
@@ -79,6 +83,7 @@ class StateCollector:
             )
 
     def _from_redis(self):
+        """The gauges read from Redis: queue depths and the POST budget (none while Redis is down)."""
         try:
             connection = self.app.extensions["redis"]
             depths = GaugeMetricFamily("mg_queue_depth", "Jobs waiting per RQ queue", labels=["queue"])

@@ -30,6 +30,7 @@ DEFAULT_PROBLEM = "Problem"
 
 
 def _problem_response(description: str, headers: dict | None = None) -> dict:
+    """An OpenAPI response component: a problem+json body, with headers if given."""
     response = {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}}
     if headers:
         response["headers"] = headers
@@ -77,11 +78,13 @@ class Blueprint(flask_smorest.Blueprint):
     _GENERIC = {status.name for status in HTTPStatus} | {"DEFAULT_ERROR"}
 
     def __init__(self, *args, **kwargs):
+        """A flask-smorest Blueprint that rewrites its documented error responses as problems."""
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._document_problems)
 
     @classmethod
     def _document_problems(cls, doc: dict, doc_info: dict, **_kwargs) -> dict:
+        """Point an operation's error responses at the problem components, adding 401 and a default."""
         responses = doc.setdefault("responses", {})
         for status, response in list(responses.items()):
             if isinstance(response, str) and response in cls._GENERIC:
@@ -93,4 +96,5 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def _as_int(status) -> int | None:
+    """A response's status as a number (None for a name such as default)."""
     return int(status) if str(status).isdigit() else None

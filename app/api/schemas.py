@@ -134,6 +134,7 @@ class UTCDateTimeField(fields.AwareDateTime):
     """A timestamp with a zone (UTC when none is given), refused if it cannot be expressed in UTC."""
 
     def _deserialize(self, value, attr, data, **kwargs):
+        """A timestamp converted to UTC; ValidationError if it falls out of range on the way."""
         try:
             return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
         except OverflowError:
@@ -144,10 +145,12 @@ class CursorField(fields.String):
     """An opaque paging cursor, decoded by `position` (a reader of app/cursors.py) to where it points."""
 
     def __init__(self, position: Callable[[str], object], **kwargs):
+        """Keep the reader that turns a cursor into where it points."""
         super().__init__(**kwargs)
         self.position = position
 
     def _deserialize(self, value, attr, data, **kwargs):
+        """Where the cursor points; ValidationError if it is not one this service issued."""
         try:
             return self.position(super()._deserialize(value, attr, data, **kwargs))
         except BadCursor as exc:

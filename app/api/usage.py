@@ -25,6 +25,7 @@ class DayField(fields.Field):
     """A UTC calendar day written YYYY-MM-DD, and nothing else."""
 
     def _deserialize(self, value, attr, data, **kwargs):
+        """A day from its YYYY-MM-DD text; ValidationError saying what is wrong otherwise."""
         if not isinstance(value, str) or not DAY_PATTERN.fullmatch(value):
             raise ValidationError("a day is written YYYY-MM-DD")
         try:
@@ -36,6 +37,7 @@ class DayField(fields.Field):
         return day
 
     def _serialize(self, value, attr, obj, **kwargs):
+        """A day as YYYY-MM-DD."""
         return None if value is None else value.isoformat()
 
 
@@ -50,6 +52,7 @@ class UsageQuerySchema(Schema):
 
     @validates_schema
     def _in_order_and_bounded(self, data, **kwargs):
+        """Refuse a from after to, or more than MAX_DAYS days."""
         first, last = days_asked(data)
         if first > last:
             raise ValidationError("from is after to", "from")

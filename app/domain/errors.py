@@ -7,6 +7,7 @@ class DomainError(Exception):
     title = "Request not allowed"
 
     def __init__(self, detail: str, **extra):
+        """Keep the detail for the problem document and any extra fields it carries."""
         super().__init__(detail)
         self.detail = detail
         self.extra = extra

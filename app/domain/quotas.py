@@ -20,6 +20,7 @@ class QuotaExceeded(DomainError):
     status = 429
 
     def __init__(self, detail: str, retry_after: int, **extra):
+        """A refusal with the seconds until the quota resets, sent as Retry-After."""
         super().__init__(detail, **extra)
         self.headers = {"Retry-After": str(retry_after)}
 

@@ -44,6 +44,7 @@ class JoggClient:
         read_timeout: float = 10.0,
         session: requests.Session | None = None,
     ) -> None:
+        """A client for one JoggAI account, with its timeouts."""
         if not api_key:
             raise ValueError("api_key is required")
         self.base_url = base_url.rstrip("/")

@@ -15,6 +15,7 @@ class JoggError(Exception):
         http_status: int | None = None,
         rid: str | None = None,
     ) -> None:
+        """Keep what JoggAI said: the message, its business code, the HTTP status and its request id."""
         super().__init__(message)
         self.message = message
         self.jogg_code = jogg_code
@@ -63,6 +64,7 @@ class RateLimited(RetryableError):
         rid: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        """An error that also keeps the seconds JoggAI asked us to wait, if it said."""
         super().__init__(message, jogg_code, http_status, rid)
         self.retry_after = retry_after
 

@@ -30,4 +30,5 @@ class Caller(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
+        """The caller's id and name, for debugging."""
         return f"<Caller {self.id} {self.name!r}>"

@@ -114,6 +114,7 @@ class Motion(db.Model):
     )
 
     def __repr__(self) -> str:
+        """The motion's id and status, for debugging."""
         return f"<Motion {self.id} {self.status}>"
 
 

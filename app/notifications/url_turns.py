@@ -12,6 +12,7 @@ class UrlTurn:
     """The right to POST to one callback URL, shared through Redis by every worker."""
 
     def __init__(self, connection: redis.Redis, url: str):
+        """The Redis lock that is the URL's turn (keyed by a hash of the URL)."""
         key = hash_url(url)
         self.connection = connection
         self.lock = connection.lock(f"motion-gateway:callback-url:{key}", timeout=HOLD_SECONDS)

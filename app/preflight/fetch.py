@@ -39,6 +39,7 @@ class Unreachable(Exception):
     """The image could not be fetched; `reason` says why in words for the caller."""
 
     def __init__(self, reason: str):
+        """Keep the reason, in words for the caller."""
         super().__init__(reason)
         self.reason = reason
 

@@ -72,6 +72,7 @@ class VoiceCatalog:
         key: str = CACHE_KEY,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """Read voices through client, kept under key in Redis (None: none) for ttl seconds by clock."""
         self.client, self.connection, self.ttl, self.key, self.clock = client, connection, ttl, key, clock
         self.counts: Counter[str] = Counter()  # cache_hits, local_hits, fetches, redis_errors, unreadable
         self._local: VoiceList | None = None
