@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import Enum, StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,12 +22,25 @@ from app.domain import charges
 from app.domain.tracking import apply_status, next_poll_at
 from app.domain.transitions import transition
 from app.jogg import JoggClient, JoggError, PhotoAvatar
-from app.models import Motion, MotionEvent, Status
+from app.models import Motion, MotionEvent, Source, Status
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
 SUBMISSION_LOST = "submission_lost"
+
+
+class DoubtOutcome(StrEnum):
+    """What a look at a motion in doubt decided (the doubt job counts and logs it)."""
+
+    SETTLED = "settled"  # no longer in doubt, or another job holds it
+    FOUND = "found"  # JoggAI's list shows it has the motion
+    WAITING = "waiting"  # within the grace: look again
+    RESUBMITTED = "resubmitted"
+    FAILED = "failed"
+    WAITING_FOR_OPERATOR = "waiting for an operator"
+
+
 INTERRUPTED_AFTER = timedelta(seconds=2)  # a submit job commits its record while it runs, so this is plenty
 REQUEST_FIELDS = ("image_url", "voice_id", "model", "photo_id", "description", "welcome_msg")
 BATCH = 100
@@ -70,7 +83,7 @@ def flag(session: Session, motion: Motion, why: str, list_after: list | None = N
 
 def note(session: Session, motion: Motion, detail: dict) -> None:
     """A history row that records a decision about a queued motion without changing its status."""
-    row = MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED, source="worker")
+    row = MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED, source=Source.WORKER)
     row.detail = detail
     session.add(row)
 
@@ -150,7 +163,7 @@ class Reading:
     learned: dict[str, int | None]
 
 
-def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtPolicy) -> str:
+def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtPolicy) -> DoubtOutcome:
     """Look for evidence for one motion in doubt and act on it (or on the policy once the grace is over).
 
     Reads what it needs, ends the transaction, asks JoggAI, then locks the motion, checks it is still in
@@ -159,19 +172,19 @@ def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtP
     motion = session.scalars(select(Motion).where(Motion.id == motion_id, *in_doubt())).first()
     if motion is None:
         session.rollback()
-        return "settled"
+        return DoubtOutcome.SETTLED
     name, has_before = motion.name, (motion.submission_evidence or {}).get("list_before") is not None
     unlearned = _unlearned(session, name)
     session.rollback()
     reading = read(client, name, unlearned) if has_before else Reading(None, None, {})
     motion = _lock(session, motion_id)
     if motion is None:
-        return "settled"
+        return DoubtOutcome.SETTLED
     _learn(session, reading.learned)
     return decide(session, motion, look(session, motion, reading), policy, utcnow())
 
 
-def decide(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> str:
+def decide(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> DoubtOutcome:
     """Act on what the list says: claim the entry, look again within the grace, else the policy."""
     if seen.verdict is Verdict.FOUND:
         return claim(session, motion, seen.entry, policy.intervals, now)
@@ -279,22 +292,24 @@ def rivals_differ(session: Session, motion: Motion, candidate_ids: set[str]) -> 
     return False
 
 
-def claim(session: Session, motion: Motion, entry: PhotoAvatar, intervals: tuple[int, ...], now: datetime) -> str:
+def claim(
+    session: Session, motion: Motion, entry: PhotoAvatar, intervals: tuple[int, ...], now: datetime
+) -> DoubtOutcome:
     """JoggAI's list shows it has this motion: processing (its motion id unknown), then its status if final."""
     motion.submission_evidence = {**(motion.submission_evidence or {}), "claimed": entry.avatar_id}
     motion.avatar_id = entry.avatar_id if isinstance(entry.avatar_id, int) else None
     motion.submission_uncertain_at = motion.dispatched_at = None
     evidence = f"JoggAI's photo-avatar list: entry {entry.avatar_id} named {entry.name!r} appeared after the POST"
-    transition(session, motion, Status.PROCESSING, "worker", {"adopted": True, "evidence": evidence})
+    transition(session, motion, Status.PROCESSING, Source.WORKER, {"adopted": True, "evidence": evidence})
     motion.next_poll_at = next_poll_at(now, 0, intervals, now)
     status = entry.as_status()
     if status.is_success() or status.is_failure():
-        apply_status(session, motion, status, "poll", intervals)
+        apply_status(session, motion, status, Source.POLL, intervals)
     log.warning("motion %s: JoggAI's list shows it has it (photo avatar %s)", motion.id, entry.avatar_id)
-    return "found"
+    return DoubtOutcome.FOUND
 
 
-def _later(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> str:
+def _later(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> DoubtOutcome:
     """Within the grace: look again in a quarter of it (saying once in the history if the evidence is ambiguous)."""
     evidence = dict(motion.submission_evidence or {})
     if seen.verdict is Verdict.AMBIGUOUS and not evidence.get("ambiguous"):
@@ -302,10 +317,10 @@ def _later(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, no
         note(session, motion, {"action": "waiting: the evidence is ambiguous", "evidence": seen.says})
     grace_ends = motion.submission_uncertain_at + timedelta(seconds=policy.grace)
     motion.next_poll_at = min(now + timedelta(seconds=max(1.0, policy.grace / 4)), grace_ends)
-    return "waiting"
+    return DoubtOutcome.WAITING
 
 
-def act(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> str:
+def act(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: datetime) -> DoubtOutcome:
     """The grace is over with no sign that JoggAI has the motion: resubmit, fail or wait, as configured."""
     if policy.policy == WAIT:
         return _wait(session, motion, _evidence(seen), policy, now)
@@ -320,7 +335,7 @@ def act(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: 
     motion.submission_evidence = None
     nudges.ask_dispatch(session)
     log.warning("motion %s: resubmitting (%s)", motion.id, reason)
-    return "resubmitted"
+    return DoubtOutcome.RESUBMITTED
 
 
 def _evidence(seen: Look) -> dict:
@@ -328,20 +343,20 @@ def _evidence(seen: Look) -> dict:
     return {"webhook": "none matched this motion", "photo_avatar_list": seen.says, "verdict": seen.verdict.value}
 
 
-def _fail(session: Session, motion: Motion, seen: Look, now: datetime, why: str) -> str:
+def _fail(session: Session, motion: Motion, seen: Look, now: datetime, why: str) -> DoubtOutcome:
     """Fail the motion as submission_lost, saying why and how long after the answer was lost."""
     waited = int((now - motion.submission_uncertain_at).total_seconds())
     message = f"{why} {waited} s after its answer was lost"
     motion.error = {"code": SUBMISSION_LOST, "message": message, "jogg_code": None}
     motion.next_poll_at = None
-    transition(session, motion, Status.FAILED, "worker", {"error": motion.error, "evidence": _evidence(seen)})
-    return "failed"
+    transition(session, motion, Status.FAILED, Source.WORKER, {"error": motion.error, "evidence": _evidence(seen)})
+    return DoubtOutcome.FAILED
 
 
-def _wait(session: Session, motion: Motion, evidence: dict, policy: DoubtPolicy, now: datetime) -> str:
+def _wait(session: Session, motion: Motion, evidence: dict, policy: DoubtPolicy, now: datetime) -> DoubtOutcome:
     """Policy wait: say so once in the history, keep looking for evidence once per grace."""
     if not (motion.submission_evidence or {}).get("waiting"):
         motion.submission_evidence = {**(motion.submission_evidence or {}), "waiting": True}
         note(session, motion, {"action": "waiting for an operator", "evidence": evidence})
     motion.next_poll_at = now + timedelta(seconds=policy.grace)
-    return "waiting for an operator"
+    return DoubtOutcome.WAITING_FOR_OPERATOR

@@ -10,11 +10,11 @@ from app import nudges
 from app.domain.errors import IllegalTransition, NotFound
 from app.domain.text import require_storable, unstorable_reason
 from app.domain.transitions import transition
-from app.models import Delivery, JoggEvent, Motion, MotionEvent, Status
+from app.models import Delivery, JoggEvent, Motion, MotionEvent, Source, Status
 
 log = logging.getLogger(__name__)
 
-SOURCE = "operator"
+SOURCE = Source.OPERATOR
 FAILED_BY_OPERATOR = "failed_by_operator"
 
 

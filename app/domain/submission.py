@@ -4,6 +4,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -24,10 +25,26 @@ from app.jogg import (
     RetryableError,
     UnknownOutcome,
 )
-from app.models import Motion, Status
+from app.models import Motion, Source, Status
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
+
+
+class SubmitOutcome(StrEnum):
+    """What a submission did (the submit job returns and logs it; a metrics label)."""
+
+    SUBMITTED = "submitted"
+    SKIPPED = "skipped"  # not due a POST, or another job holds it
+    DEFERRED = "deferred"  # the account is blocked, or no slot was free
+    UNCERTAIN = "uncertain"  # the answer was lost: app.domain.doubt decides
+    ALREADY_ADOPTED = "already adopted"  # its webhook (or JoggAI's list) was faster than our answer
+    ALREADY_SETTLED = "already settled"
+    RATE_LIMITED = "rate_limited"
+    PAUSED = "paused"
+    RETRYING = "retrying"
+    FAILED = "failed"
+
 
 PAYLOAD_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg")
 
@@ -52,12 +69,12 @@ class Attempt:
     payload: dict
 
 
-def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBudget, policy: Policy) -> str:
+def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBudget, policy: Policy) -> SubmitOutcome:
     """Submit the motion if it is still due; returns what happened, for logs and tests (the caller commits)."""
     list_before = _list_before(session, motion_id, client)
     attempt = begin(session, motion_id, list_before, policy.credit_costs)
     session.commit()  # step: the attempt is recorded before the POST, so a lost answer is never POSTed again blindly
-    if isinstance(attempt, str):
+    if isinstance(attempt, SubmitOutcome):
         return attempt
     # The slot is taken after that commit, just before sending: JoggAI then sees the POST when our window
     # counts it (a POST held back by a slow commit could turn the next window's first POST into a 429).
@@ -70,23 +87,25 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
     except JoggError as exc:  # JoggAI answered with an error: it did not accept the POST, so it charged nothing
         return _on_error(session, motion_id, exc, policy)
     outcome = _on_accepted(session, motion_id, result, policy)
-    if outcome == "already adopted":
+    if outcome is SubmitOutcome.ALREADY_ADOPTED:
         session.commit()  # step: JoggAI's answer is kept before the preview's status check (no transaction over HTTP)
         tracking.fill_preview(session, motion_id, client)
     return outcome
 
 
-def begin(session: Session, motion_id: str, list_before: list | None, costs: dict | None = None) -> Attempt | str:
+def begin(
+    session: Session, motion_id: str, list_before: list | None, costs: dict | None = None
+) -> Attempt | SubmitOutcome:
     """Record an attempt on a motion still due a POST (uncommitted), or say why there is none."""
     motion = _lock(session, motion_id)
     if motion is None or motion.status != Status.QUEUED or motion.jogg_motion_id:
-        return "skipped"
+        return SubmitOutcome.SKIPPED
     if motion.submit_started_at is not None:
         why = "an earlier attempt was interrupted after it may have reached JoggAI"
         return _mark_uncertain(session, motion, why, costs=costs)
     if accounts.blocked_by(accounts.peek(session), utcnow()):
         motion.dispatched_at = None
-        return "deferred"
+        return SubmitOutcome.DEFERRED
     started = motion.submit_started_at = utcnow()  # the record that we may have sent it
     motion.submit_attempts += 1
     motion.submission_evidence = {"list_before": list_before}
@@ -107,14 +126,14 @@ def _list_before(session: Session, motion_id: str, client: JoggClient) -> list |
     return doubt.avatar_ids(client, name) if name else None
 
 
-def _release(session: Session, motion_id: str, started) -> str:
+def _release(session: Session, motion_id: str, started) -> SubmitOutcome:
     """No slot after all: nothing was sent, so undo the record of the attempt and hand the motion back."""
     session.execute(
         update(Motion)
         .where(Motion.id == motion_id, Motion.submit_started_at == started, Motion.jogg_motion_id.is_(None))
         .values(submit_started_at=None, dispatched_at=None, submit_attempts=Motion.submit_attempts - 1)
     )
-    return "deferred"
+    return SubmitOutcome.DEFERRED
 
 
 def _lock(session: Session, motion_id: str) -> Motion | None:
@@ -123,7 +142,7 @@ def _lock(session: Session, motion_id: str) -> Motion | None:
     return session.scalars(stmt.execution_options(populate_existing=True)).first()
 
 
-def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, policy: Policy) -> str:
+def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, policy: Policy) -> SubmitOutcome:
     """JoggAI took it: store its id and move the motion to processing."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
     charges.charge(session, motion, policy.credit_costs)  # JoggAI accepted it: it charged the credits now
@@ -133,23 +152,25 @@ def _on_accepted(session: Session, motion_id: str, result: AddMotionResult, poli
         elif motion.jogg_motion_id != result.motion_id:
             log.warning("motion %s is %s as %s, yet JoggAI also answered %s", motion_id, motion.status,
                         motion.jogg_motion_id, result.motion_id)  # fmt: skip
-        return "already adopted"
+        return SubmitOutcome.ALREADY_ADOPTED
     motion.jogg_motion_id = result.motion_id
     motion.avatar_id = result.avatar_id or motion.avatar_id
     motion.dispatched_at = motion.submission_uncertain_at = None
     motion.next_poll_at = utcnow() + timedelta(seconds=policy.first_poll)
     detail = {"jogg_motion_id": result.motion_id, "attempt": motion.submit_attempts}
-    transition(session, motion, Status.PROCESSING, "worker", detail)
+    transition(session, motion, Status.PROCESSING, Source.WORKER, detail)
     jogg_events.unpark(session, result.motion_id)  # a webhook may have beaten this commit
     log.info("motion %s accepted by JoggAI as %s", motion_id, result.motion_id)
-    return "submitted"
+    return SubmitOutcome.SUBMITTED
 
 
-def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy, list_after: list | None = None) -> str:
+def _on_error(
+    session: Session, motion_id: str, exc: JoggError, policy: Policy, list_after: list | None = None
+) -> SubmitOutcome:
     """Decide by the kind of failure what happens to the motion and to submissions."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
     if motion.status != Status.QUEUED or motion.jogg_motion_id:  # settled meanwhile (adopted by its webhook)
-        return "already settled"
+        return SubmitOutcome.ALREADY_SETTLED
     motion.dispatched_at = None
     if isinstance(exc, UnknownOutcome):
         return _mark_uncertain(session, motion, str(exc), list_after, policy.credit_costs)
@@ -157,30 +178,30 @@ def _on_error(session: Session, motion_id: str, exc: JoggError, policy: Policy, 
     if isinstance(exc, RateLimited):
         motion.submit_attempts -= 1
         accounts.cool_down(session, exc.retry_after or policy.window_seconds)
-        outcome = "rate_limited"
+        outcome = SubmitOutcome.RATE_LIMITED
     elif isinstance(exc, OutOfCredit | BadCredentials):
         motion.submit_attempts -= 1
         accounts.pause(session, _pause_reason(exc), str(exc), policy.probe_interval)
-        outcome = "paused"
+        outcome = SubmitOutcome.PAUSED
     elif isinstance(exc, RetryableError):
         outcome = _retry_later(session, motion, exc, policy)
     else:
         code = "jogg_rejected" if isinstance(exc, BadRequest) else "jogg_error"
         _fail(session, motion, code, exc.message, exc.jogg_code)
-        outcome = "failed"
+        outcome = SubmitOutcome.FAILED
     return outcome
 
 
-def _retry_later(session: Session, motion: Motion, exc: JoggError, policy: Policy) -> str:
+def _retry_later(session: Session, motion: Motion, exc: JoggError, policy: Policy) -> SubmitOutcome:
     """Back off exponentially with jitter, or fail once the attempts are used up."""
     if motion.submit_attempts >= policy.max_attempts:
         message = f"JoggAI kept failing after {motion.submit_attempts} attempts: {exc.message}"
         _fail(session, motion, "jogg_unavailable", message, exc.jogg_code)
-        return "failed"
+        return SubmitOutcome.FAILED
     delay = retry_delay(policy.retry_base, motion.submit_attempts)
     motion.next_submit_at = utcnow() + timedelta(seconds=delay)
     log.warning("motion %s: JoggAI error (%s); retrying in %.0f s", motion.id, exc, delay)
-    return "retrying"
+    return SubmitOutcome.RETRYING
 
 
 def retry_delay(base: float, attempt: int) -> float:
@@ -191,15 +212,15 @@ def retry_delay(base: float, attempt: int) -> float:
 def _fail(session: Session, motion: Motion, code: str, message: str, jogg_code: int | None) -> None:
     """Fail the motion with a stored error."""
     motion.error = {"code": code, "message": message, "jogg_code": jogg_code}
-    transition(session, motion, Status.FAILED, "worker", {"error": motion.error})
+    transition(session, motion, Status.FAILED, Source.WORKER, {"error": motion.error})
 
 
 def _mark_uncertain(
     session: Session, motion: Motion, why: str, list_after: list | None = None, costs: dict | None = None
-) -> str:
+) -> SubmitOutcome:
     """Do not POST again blindly: JoggAI may already have this motion. The evidence decides (app.domain.doubt)."""
     doubt.flag(session, motion, why, list_after, costs)
-    return "uncertain"
+    return SubmitOutcome.UNCERTAIN
 
 
 def _pause_reason(exc: JoggError) -> str:

@@ -2,13 +2,14 @@
 
 import logging
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.transitions import transition
 from app.jogg import JoggClient, JoggError, MotionStatus
-from app.models import Motion, MotionEvent, Status
+from app.models import Motion, MotionEvent, Source, Status
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,20 @@ LIST_ONLY = (
 _unknown_seen: set[str] = set()
 
 
+class StatusOutcome(StrEnum):
+    """What a status check (a webhook's or a poll's) did to a motion (the poll job returns and logs it)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RUNNING = "running"
+    IGNORED_QUEUED = "ignored (already queued)"  # only a processing motion takes a status
+    IGNORED_COMPLETED = "ignored (already completed)"
+    IGNORED_FAILED = "ignored (already failed)"
+    IGNORED_CANCELLED = "ignored (already cancelled)"
+    SKIPPED = "skipped"  # nothing to poll: no longer processing, or no id to ask with
+    RETRY_LATER = "retry later"  # the check failed: the next poll is pushed back
+
+
 def next_poll_at(submitted_at: datetime, polls_done: int, intervals: tuple[int, ...], now: datetime) -> datetime:
     """When to poll next: each interval after submission in turn, then the last one repeating; never within 10 s."""
     if polls_done < len(intervals):
@@ -31,10 +46,10 @@ def next_poll_at(submitted_at: datetime, polls_done: int, intervals: tuple[int, 
     return max(submitted_at + timedelta(seconds=offset), now + MIN_POLL_GAP)
 
 
-def apply_status(session: Session, motion: Motion, status: MotionStatus, source: str, intervals) -> str:
+def apply_status(session: Session, motion: Motion, status: MotionStatus, source: Source, intervals) -> StatusOutcome:
     """Move a processing motion to where JoggAI says it is; returns completed, failed, running or ignored."""
     if motion.status != Status.PROCESSING:
-        return f"ignored (already {motion.status})"
+        return StatusOutcome(f"ignored (already {motion.status})")
     detail = {"jogg_status": status.status}
     if status.is_success():
         motion.preview_url, motion.avatar_id = status.preview_url, status.avatar_id or motion.avatar_id
@@ -42,35 +57,35 @@ def apply_status(session: Session, motion: Motion, status: MotionStatus, source:
             detail["preview_url"] = LIST_ONLY
         motion.next_poll_at = None
         transition(session, motion, Status.COMPLETED, source, detail)
-        return "completed"
+        return StatusOutcome.COMPLETED
     if status.is_failure():
         message = status.error_msg or "JoggAI reported that the motion failed"
         motion.error = {"code": "jogg_failed", "message": message, "jogg_code": None}
         motion.next_poll_at = None
         transition(session, motion, Status.FAILED, source, {**detail, "error": motion.error})
-        return "failed"
+        return StatusOutcome.FAILED
     _note_unknown(status.status)
-    return "running"
+    return StatusOutcome.RUNNING
 
 
-def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[int, ...]) -> str:
+def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[int, ...]) -> StatusOutcome:
     """Check one due motion with JoggAI and apply the answer (source poll); the caller commits."""
     motion = session.get(Motion, motion_id, populate_existing=True)
     if motion is None or motion.status != Status.PROCESSING:
         session.rollback()
-        return "skipped"
+        return StatusOutcome.SKIPPED
     jogg_motion_id, listed_as, name = motion.jogg_motion_id, listed_avatar(motion), motion.name
     session.rollback()  # only reads so far: no transaction stays open over the status check
     if not (jogg_motion_id or listed_as):
-        return "skipped"
+        return StatusOutcome.SKIPPED
     try:
         status = client.motion_status(jogg_motion_id) if jogg_motion_id else _status_from_list(client, name, listed_as)
     except JoggError as exc:
         log.warning("poll of %s failed: %s", motion_id, exc)
         return _reschedule(session, motion_id, utcnow() + timedelta(seconds=30))
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
-    outcome = apply_status(session, motion, status, "poll", intervals)
-    if outcome == "running":
+    outcome = apply_status(session, motion, status, Source.POLL, intervals)
+    if outcome is StatusOutcome.RUNNING:
         motion.poll_count += 1
         motion.next_poll_at = next_poll_at(motion.submitted_at, motion.poll_count, intervals, utcnow())
     return outcome
@@ -108,7 +123,7 @@ def expire_old(session: Session, max_age: int, limit: int = 1000) -> int:
             "jogg_code": None,
         }
         motion.next_poll_at = None
-        transition(session, motion, Status.FAILED, "worker", {"error": motion.error})
+        transition(session, motion, Status.FAILED, Source.WORKER, {"error": motion.error})
     return len(expired)
 
 
@@ -175,10 +190,10 @@ def _adopt(session: Session, motion_id: str, jogg_motion_id: str, status: Motion
     motion.submission_uncertain_at = motion.dispatched_at = None
     if motion.status == Status.QUEUED:
         detail = {"jogg_motion_id": jogg_motion_id, "adopted": True, "evidence": "JoggAI's webhook for it"}
-        transition(session, motion, Status.PROCESSING, "webhook", detail)
+        transition(session, motion, Status.PROCESSING, Source.WEBHOOK, detail)
         motion.next_poll_at = next_poll_at(motion.submitted_at, 0, intervals, utcnow())
     elif motion.status == Status.COMPLETED:
-        learn_preview(session, motion, status, "webhook")
+        learn_preview(session, motion, status, Source.WEBHOOK)
     session.flush()
     log.warning("motion %s: unknown submission outcome resolved, JoggAI has it as %s", motion.id, jogg_motion_id)
     return motion
@@ -201,11 +216,11 @@ def fill_preview(session: Session, motion_id: str, client: JoggClient) -> None:
         log.warning("preview URL of %s not learned: %s", motion_id, exc)
         return
     learn_preview(
-        session, session.get(Motion, motion_id, with_for_update=True, populate_existing=True), status, "worker"
+        session, session.get(Motion, motion_id, with_for_update=True, populate_existing=True), status, Source.WORKER
     )
 
 
-def learn_preview(session: Session, motion: Motion, status: MotionStatus, source: str) -> None:
+def learn_preview(session: Session, motion: Motion, status: MotionStatus, source: Source) -> None:
     """A motion completed from JoggAI's list gets its motion id later: fill in its preview URL, no second event."""
     if motion.status != Status.COMPLETED or motion.preview_url or not status.preview_url:
         return
@@ -215,11 +230,11 @@ def learn_preview(session: Session, motion: Motion, status: MotionStatus, source
     session.add(row)
 
 
-def _reschedule(session: Session, motion_id: str, when: datetime) -> str:
+def _reschedule(session: Session, motion_id: str, when: datetime) -> StatusOutcome:
     """Push a motion's next poll back after a failed check (the caller commits)."""
     motion = session.get(Motion, motion_id, with_for_update=True)
     motion.next_poll_at = when
-    return "retry later"
+    return StatusOutcome.RETRY_LATER
 
 
 def _note_unknown(status: str) -> None:
