@@ -58,6 +58,17 @@ def send_nudges(session: Session, committed) -> None:
         current_app.extensions[nudges.SENDER](names, delivery_ids)
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A savepoint for an insert that may lose a race: the loser undoes only the block, not the caller's transaction."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        # pysqlite begins a transaction only at the first write, and a savepoint outside one commits on release
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    with session.begin_nested():
+        yield
+
+
 def end_reads(session: Session) -> None:
     """End a transaction that only read, before an HTTP call or a wait: no transaction stays open over it."""
     session.rollback()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import nudges
 from app.config import FAIL, WAIT
+from app.database import end_reads
 from app.domain import charges
 from app.domain.tracking import apply_status, next_poll_at
 from app.domain.transitions import transition
@@ -116,9 +117,10 @@ def flag_interrupted(
 ) -> int:
     """Flag the submissions whose submit job is gone (its worker died, or it failed before recording the answer).
 
-    Ends the caller's transaction first (nothing of it is kept); the caller commits the flags.
+    Ends the caller's read-only transaction first (no transaction stays open over the job checks in Redis);
+    the caller commits the flags.
     """
-    session.rollback()
+    end_reads(session)
     gone = [motion_id for motion_id, started_at in begun if not job_alive(motion_id, started_at)]
     flagged = 0
     for motion_id in gone:  # read again: a job that just finished has recorded its answer by now
@@ -171,11 +173,11 @@ def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtP
     """
     motion = session.scalars(select(Motion).where(Motion.id == motion_id, *in_doubt())).first()
     if motion is None:
-        session.rollback()
+        end_reads(session)
         return DoubtOutcome.SETTLED
     name, has_before = motion.name, (motion.submission_evidence or {}).get("list_before") is not None
     unlearned = _unlearned(session, name)
-    session.rollback()
+    end_reads(session)
     reading = read(client, name, unlearned) if has_before else Reading(None, None, {})
     motion = _lock(session, motion_id)
     if motion is None:

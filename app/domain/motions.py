@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.cursors import motion_cursor
+from app.database import end_reads, savepoint
 from app.domain import credits, quotas, reuse
 from app.domain.errors import Conflict, ExternalIdTaken, IllegalTransition, NotFound
 from app.domain.transitions import complete_from, transition
@@ -48,12 +49,11 @@ def start_intake(session: Session, caller: Caller, settings) -> Intake:
 def create_motion(session: Session, caller: Caller, data: dict, intake: Intake | None = None) -> Motion:
     """Accept a validated request as a queued motion (flushed, not committed); no intake: no quota, no reuse."""
     intake = intake or Intake(caller, quotas.Allowance(None, utcnow()), {}, 0, utcnow())
-    motion = build_motion(session, intake, data)
     try:
-        session.flush()
+        with savepoint(session):  # a lost race undoes this insert only, not the caller's transaction
+            motion = build_motion(session, intake, data)
     except IntegrityError:
         # A concurrent request took the external_id between our check and our insert.
-        session.rollback()
         _refuse_taken_external_id(session, intake.caller.id, data.get("external_id"))
         raise
     return motion
@@ -102,7 +102,7 @@ def wait_for_change(session: Session, caller_id: int, motion_id: str, seconds: f
     motion = get_motion(session, caller_id, motion_id)
     first_status, deadline = motion.status, time.monotonic() + seconds
     while motion.status == first_status and motion.status not in FINAL_STATUSES and time.monotonic() < deadline:
-        session.rollback()
+        end_reads(session)
         time.sleep(min(every, max(0.0, deadline - time.monotonic())))
         motion = get_motion(session, caller_id, motion_id)
     return motion

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.budget import PostBudget
+from app.database import commit_step, end_reads
 from app.domain import account as accounts
 from app.domain import charges, doubt, jogg_events, tracking
 from app.domain.transitions import transition
@@ -73,7 +74,7 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
     """Submit the motion if it is still due; returns what happened, for logs and tests (the caller commits)."""
     list_before = _list_before(session, motion_id, client)
     attempt = begin(session, motion_id, list_before, policy.credit_costs)
-    session.commit()  # step: the attempt is recorded before the POST, so a lost answer is never POSTed again blindly
+    commit_step(session)  # step: the attempt is recorded before the POST: a lost answer is never POSTed again blindly
     if isinstance(attempt, SubmitOutcome):
         return attempt
     # The slot is taken after that commit, just before sending: JoggAI then sees the POST when our window
@@ -88,7 +89,7 @@ def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBud
         return _on_error(session, motion_id, exc, policy)
     outcome = _on_accepted(session, motion_id, result, policy)
     if outcome is SubmitOutcome.ALREADY_ADOPTED:
-        session.commit()  # step: JoggAI's answer is kept before the preview's status check (no transaction over HTTP)
+        commit_step(session)  # step: JoggAI's answer is kept before the preview's status check (none over HTTP)
         tracking.fill_preview(session, motion_id, client)
     return outcome
 
@@ -122,7 +123,7 @@ def _list_before(session: Session, motion_id: str, client: JoggClient) -> list |
     due = motion is not None and motion.status == Status.QUEUED and not motion.jogg_motion_id
     due = due and motion.submit_started_at is None and not accounts.blocked_by(accounts.peek(session), utcnow())
     name = motion.name if due else None
-    session.rollback()
+    end_reads(session)
     return doubt.avatar_ids(client, name) if name else None
 
 

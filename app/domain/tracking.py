@@ -7,6 +7,7 @@ from enum import StrEnum
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from app.database import end_reads
 from app.domain.transitions import transition
 from app.jogg import JoggClient, JoggError, MotionStatus
 from app.models import Motion, MotionEvent, Source, Status
@@ -72,10 +73,10 @@ def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[
     """Check one due motion with JoggAI and apply the answer (source poll); the caller commits."""
     motion = session.get(Motion, motion_id, populate_existing=True)
     if motion is None or motion.status != Status.PROCESSING:
-        session.rollback()
+        end_reads(session)
         return StatusOutcome.SKIPPED
     jogg_motion_id, listed_as, name = motion.jogg_motion_id, listed_avatar(motion), motion.name
-    session.rollback()  # only reads so far: no transaction stays open over the status check
+    end_reads(session)  # only reads so far: no transaction stays open over the status check
     if not (jogg_motion_id or listed_as):
         return StatusOutcome.SKIPPED
     try:
@@ -207,7 +208,7 @@ def fill_preview(session: Session, motion_id: str, client: JoggClient) -> None:
     motion = session.get(Motion, motion_id, populate_existing=True)
     wanted = motion is not None and motion.status == Status.COMPLETED and motion.jogg_motion_id
     jogg_motion_id = motion.jogg_motion_id if wanted and not motion.preview_url else None
-    session.rollback()  # no transaction open over the status check
+    end_reads(session)  # no transaction open over the status check
     if jogg_motion_id is None:
         return
     try:
