@@ -1,14 +1,18 @@
 """`flask retention purge`: deleting what is past its keeping time."""
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from app.cli.output import emit
-from app.database import unit_of_work
+from app.database import commit_step, unit_of_work
 from app.domain import retention
 from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
 
 retention_cli = AppGroup("retention", help="Delete what is past its keeping time.")
 
@@ -25,8 +29,25 @@ def purge(older_than: str, batch_size: int, dry_run: bool) -> None:
         if dry_run:
             counts = retention.count(session, age, now=now)
         else:
-            counts = retention.purge(session, age, batch_size=batch_size, now=now)
+            counts = purge_all(session, age, batch_size=batch_size, now=now)
     emit({"older_than": older_than, "cutoff": (now - age).isoformat(), "dry_run": dry_run, "counts": counts})
+
+
+def purge_all(session: Session, older_than: timedelta, batch_size: int = 1000, now: datetime | None = None) -> dict:
+    """Delete what is past retention, one committed batch at a time; returns rows deleted per table.
+
+    Finished motions go batch_size at a time, each together with its children in one transaction
+    (so a batch may hold more than batch_size rows); every other table goes batch_size rows at a time.
+    """
+    now = now or utcnow()
+    cutoff, counts = now - older_than, retention.new_counts()
+    for purge_batch in (retention.purge_motion_batch, retention.purge_expired_batch):
+        more = True
+        while more:
+            more = purge_batch(session, cutoff, now, batch_size, counts)
+            commit_step(session)  # step: a long backlog holds its locks and undo log a batch at a time, not all at once
+    log.info("retention purge older than %s: %s", older_than, counts)
+    return counts
 
 
 def _age(text: str) -> timedelta:

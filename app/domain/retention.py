@@ -4,7 +4,7 @@ import logging
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -36,24 +36,35 @@ def parse_age(text: str) -> timedelta:
     return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
 
 
-def purge(session: Session, older_than: timedelta, batch_size: int = 1000, now: datetime | None = None) -> dict:
-    """Delete what is past retention, one committed batch at a time; returns rows deleted per table.
+def new_counts() -> dict[str, int]:
+    """Rows deleted per table, all zero."""
+    return dict.fromkeys((model.__tablename__ for model in TABLES), 0)
 
-    Finished motions go batch_size at a time, each together with its children in one transaction
-    (so a batch may hold more than batch_size rows); every other table goes batch_size rows at a time.
-    Queued and processing motions are never touched.
+
+def purge_motion_batch(session: Session, cutoff: datetime, _now: datetime, batch_size: int, counts: dict) -> bool:
+    """Delete the next batch_size finished motions last changed before cutoff, with their rows (not committed).
+
+    Adds what went to `counts`; False when none was left. Queued and processing motions are never touched.
     """
-    now = now or utcnow()
-    cutoff = now - older_than
-    counts = dict.fromkeys((model.__tablename__ for model in TABLES), 0)
-    while batch := _doomed_motion_batch(session, cutoff, batch_size):
-        for model, deleted in _delete_motions(session, batch).items():
-            counts[model.__tablename__] += deleted
-        end_batch(session)
+    batch = _doomed_motion_batch(session, cutoff, batch_size)
+    for model, deleted in _delete_motions(session, batch).items() if batch else ():
+        counts[model.__tablename__] += deleted
+    return bool(batch)
+
+
+def purge_expired_batch(session: Session, cutoff: datetime, now: datetime, batch_size: int, counts: dict) -> bool:
+    """Delete up to batch_size rows of each table past retention on their own account (not committed).
+
+    Adds what went to `counts`; False when every table had fewer than batch_size rows left.
+    """
+    more = False
     for model, condition in _expired(cutoff, now).items():
-        counts[model.__tablename__] += _delete_in_batches(session, model, condition, batch_size)
-    log.info("retention purge older than %s: %s", older_than, counts)
-    return counts
+        deleted = _execute(
+            session, delete(model).where(model.id.in_(select(model.id).where(condition).limit(batch_size)))
+        )
+        counts[model.__tablename__] += deleted
+        more = more or deleted >= batch_size
+    return more
 
 
 def count(session: Session, older_than: timedelta, now: datetime | None = None) -> dict:
@@ -77,11 +88,6 @@ def count(session: Session, older_than: timedelta, now: datetime | None = None) 
         for model, condition in conditions.items()
     }
     return counts
-
-
-def end_batch(session: Session) -> None:
-    """Commit one batch: a purge of a long backlog holds its locks and undo log a batch at a time, not all at once."""
-    session.commit()
 
 
 def _doomed_motions(cutoff: datetime) -> Select:
@@ -115,18 +121,6 @@ def _expired(cutoff: datetime, now: datetime) -> dict:
         JoggEvent: JoggEvent.received_at < cutoff,
         DeliveryAttempt: DeliveryAttempt.at < cutoff,
     }
-
-
-def _delete_in_batches(session: Session, model, condition: ColumnElement, batch_size: int) -> int:
-    """Delete matching rows at most batch_size per transaction; returns how many went."""
-    total = 0
-    while True:
-        batch = select(model.id).where(condition).limit(batch_size)
-        deleted = _execute(session, delete(model).where(model.id.in_(batch)))
-        end_batch(session)
-        total += deleted
-        if deleted < batch_size:
-            return total
 
 
 def _execute(session: Session, stmt) -> int:

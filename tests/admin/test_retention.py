@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
+from app.cli.retention import purge_all
 from app.domain import retention
 from app.models import (
     Delivery,
@@ -68,7 +69,7 @@ def test_purge_takes_old_finished_motions_with_everything_of_theirs(session, mot
     doomed = [motion_in(status, age=OLD) for status in (Status.COMPLETED, Status.FAILED, Status.CANCELLED)]
     attempt(session, doomed[0], timedelta(0))  # fresh itself, but its motion is going
     ids = [motion.id for motion in doomed]
-    counts = retention.purge(session, KEEP)
+    counts = purge_all(session, KEEP)
     assert counts["motions"] == 3 and counts["delivery_attempts"] == 1
     for motion_id in ids:
         assert rows(session, Motion, id=motion_id) == 0
@@ -83,7 +84,7 @@ def test_purge_leaves_fresh_and_unfinished_motions(session, motion_in):
     kept += [motion_in(Status.QUEUED, age=OLD), motion_in(Status.PROCESSING, age=OLD)]
     ids = [motion.id for motion in kept]
     events_before = rows(session, MotionEvent)
-    counts = retention.purge(session, KEEP)
+    counts = purge_all(session, KEEP)
     assert counts["motions"] == 0 and counts["motion_events"] == 0
     assert all(rows(session, Motion, id=motion_id) == 1 for motion_id in ids)
     assert rows(session, MotionEvent) == events_before
@@ -106,7 +107,7 @@ def test_purge_takes_expired_records_of_live_motions(session, motion_in):
     session.commit()
     attempt(session, live, OLD)
     attempt(session, live, timedelta(0))
-    counts = retention.purge(session, KEEP)
+    counts = purge_all(session, KEEP)
     assert counts == {**counts, "jogg_events": 1, "idempotency_keys": 2, "delivery_attempts": 1}
     assert rows(session, DeliveryAttempt) == 1
     assert session.scalars(select(JoggEvent.event_id)).all() == ["new"]
@@ -120,7 +121,7 @@ def test_purge_works_in_batches(session, motion_in):
         motion_in(Status.COMPLETED, age=OLD)
     commits = []
     event.listen(session, "after_commit", lambda _session: commits.append(1))
-    counts = retention.purge(session, KEEP, batch_size=2)
+    counts = purge_all(session, KEEP, batch_size=2)
     assert counts["motions"] == 5 and counts["motion_events"] == 15 and counts["deliveries"] == 10
     assert rows(session, Motion) == 0
     assert len(commits) >= 3  # ceil(5 / 2) motion batches at least
@@ -133,7 +134,7 @@ def test_count_predicts_purge_and_deletes_nothing(session, motion_in):
     attempt(session, motion, OLD)  # an old attempt of a live motion
     predicted = retention.count(session, KEEP)
     assert predicted["motions"] == 2 and rows(session, Motion) == 3
-    assert retention.purge(session, KEEP) == predicted
+    assert purge_all(session, KEEP) == predicted
 
 
 def test_cli_dry_run_then_purge(cli, session, motion_in):
