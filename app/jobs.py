@@ -28,11 +28,12 @@ from app.notifications import delivery, sending
 from app.notifications.http import http_session
 from app.preflight import batch, claims
 from app.preflight.voices import VoiceCatalog
-from app.queues import CALLBACKS, DEFAULT, JOGG, job, owns_transaction
+from app.queues import CALLBACKS, DEFAULT, JOB_TIMEOUT, JOGG, job, owns_transaction
 
 log = logging.getLogger(__name__)
 
 RECORD_LOST_GRACE = timedelta(seconds=30)  # a submit job's list read and POST take at most 2 x (3 + 10) s
+STUCK_SUBMISSION = timedelta(seconds=JOB_TIMEOUT * 2)  # the sweep's backstop: a submit job long past its timeout
 PREFLIGHT_BATCH = 16  # motions one pre-flight job checks at once, an image download per thread
 PREFLIGHT_AHEAD_MINUTES = 2  # each caller's next motions checked ahead of dispatch: two minutes of POST slots
 
@@ -311,7 +312,8 @@ def sweep() -> int:
     """Clock task: one self-healing pass over SQL (app.domain.recovery); returns how much it recovered."""
     settings = current_app.config["SETTINGS"]
     waiting = nudge_waiting_events(db.session, current_app.extensions["redis"], settings.sweep_stale_after)
-    released = recovery.recover_submissions(db.session, settings.sweep_stale_after)
+    costs = settings.jogg_credit_costs  # in doubt: JoggAI may have accepted it, so charged
+    released = recovery.recover_submissions(db.session, STUCK_SUBMISSION, costs, settings.sweep_stale_after)
     unparked = recovery.rematch_parked_events(db.session)
     expired = tracking.expire_old(db.session, settings.motion_max_age)
     purged = idempotency.purge_expired(db.session)

@@ -17,13 +17,18 @@ _PENDING = "credit_charges"  # (caller name, model, credits) to count once the t
 
 
 def charge(session: Session, motion: Motion, costs: dict[str, int]) -> bool:
-    """Set the motion's credits and charge time unless it was charged already (the caller commits); True if now."""
+    """Add the model's cost to the motion's credits and set its charge time, once per POST (the caller commits).
+
+    A motion retried from failed had its charge time cleared (app.domain.transitions), so its new POST adds
+    its cost again to the credits already spent. True if charged now.
+    """
     if motion.charged_at is not None or not costs:
         return False
-    motion.credits = cost(costs, motion.model)
+    spent = cost(costs, motion.model)
+    motion.credits = (motion.credits or 0) + spent
     motion.charged_at = utcnow()
     caller = session.scalar(select(Caller.name).where(Caller.id == motion.caller_id))
-    session.info.setdefault(_PENDING, []).append((caller or str(motion.caller_id), motion.model, motion.credits))
+    session.info.setdefault(_PENDING, []).append((caller or str(motion.caller_id), motion.model, spent))
     return True
 
 

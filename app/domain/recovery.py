@@ -8,14 +8,16 @@ from sqlalchemy.orm import Session
 from app.domain import doubt, jogg_events
 from app.models import EventState, JoggEvent, Motion, Status
 from app.models.types import utcnow
-from app.queues import JOB_TIMEOUT
 
-STUCK_SUBMISSION = timedelta(seconds=JOB_TIMEOUT * 2)
 BATCH = 1000
 
 
-def recover_submissions(session: Session, stale_after: float = 30.0) -> int:
-    """Return lost dispatches to the pool, and flag submissions stuck past their job timeout as uncertain."""
+def recover_submissions(session: Session, stuck_after: timedelta, costs: dict, stale_after: float = 30.0) -> int:
+    """Return lost dispatches to the pool, and flag submissions stuck past `stuck_after` as uncertain.
+
+    A stuck submission is charged with `costs` (the model's credits), as the clock's in-doubt flag is:
+    JoggAI may have accepted its POST, and it charges on accept.
+    """
     now = utcnow()
     lost_before = now - timedelta(seconds=stale_after)
     lost = session.execute(
@@ -31,7 +33,7 @@ def recover_submissions(session: Session, stale_after: float = 30.0) -> int:
         select(Motion)
         .where(
             Motion.status == Status.QUEUED,
-            Motion.submit_started_at < now - STUCK_SUBMISSION,
+            Motion.submit_started_at < now - stuck_after,
             Motion.jogg_motion_id.is_(None),
             Motion.submission_uncertain_at.is_(None),
         )
@@ -39,7 +41,7 @@ def recover_submissions(session: Session, stale_after: float = 30.0) -> int:
         .with_for_update(skip_locked=True)
     ).all()
     for motion in stuck:  # a backstop: the clock's watch flags an interrupted submission within seconds
-        doubt.flag(session, motion, f"its submission was still unanswered after {STUCK_SUBMISSION.seconds} s")
+        doubt.flag(session, motion, f"its submission was still unanswered after {stuck_after.seconds} s", costs=costs)
     return (lost or 0) + len(stuck)
 
 

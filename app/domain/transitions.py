@@ -95,10 +95,13 @@ def _stamp(motion: Motion, target: Status, now) -> None:
 
 
 def _reset_submission(motion: Motion) -> None:
-    """Reaching queued means a fresh submission: forget the previous one."""
+    """Reaching queued means a fresh submission: forget the previous one, its pre-flight and its charge day.
+
+    The credits stay: the fresh POST is charged again when accepted, adding the model's cost (app.domain.charges).
+    """
     motion.completed_at = motion.error = motion.jogg_motion_id = motion.avatar_id = motion.preview_url = None
     motion.dispatched_at = motion.submit_started_at = motion.submission_uncertain_at = None
-    motion.submission_evidence = None
+    motion.submission_evidence = motion.preflight_at = motion.charged_at = None
     motion.next_submit_at = motion.next_poll_at = None
     motion.submit_attempts = motion.poll_count = 0
     if motion.reused_from is not None and motion.credits == 0:

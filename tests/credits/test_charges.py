@@ -110,3 +110,45 @@ def test_lost_before_create_then_resubmitted_is_charged_once(
     assert reload(session, motion_id).credits == 2
     assert sandbox_stats(sandbox)["add_motion_calls_by_name"] == {"lost-0": 2}
     assert sandbox_stats(sandbox)["credits_charged"] == 2  # the first POST never reached creation
+
+
+def test_the_sweeps_stuck_submission_flag_charges(make_motions, session, in_app):
+    """A submission the sweep finds stuck past its job timeout is flagged in doubt and charged, as the clock's is."""
+    from app.jobs import STUCK_SUBMISSION
+    from app.models.types import utcnow
+
+    caller, (motion_id,) = make_motions(1, prefix="stuck")
+    before = spent_metric(session, caller, "2.0")
+    motion = reload(session, motion_id)
+    motion.submit_started_at = motion.dispatched_at = utcnow() - STUCK_SUBMISSION * 2
+    session.commit()
+    in_app(jobs.sweep)
+    motion = reload(session, motion_id)
+    assert motion.submission_uncertain_at is not None
+    assert motion.credits == 2 and motion.charged_at is not None
+    assert spent_metric(session, caller, "2.0") - before == 2
+
+
+def test_a_retried_motion_is_preflighted_and_charged_again(make_motions, sandbox, session, in_app, run_jobs):
+    """Failed after an accepted POST, then retried: pre-flight runs again and the new POST adds its cost."""
+    from app.domain import interventions
+    from app.extensions import db
+
+    caller, (motion_id,) = make_motions(1, prefix="retried")
+    before = spent_metric(session, caller, "2.0")
+    submit_ready(in_app, run_jobs)
+    first = reload(session, motion_id)
+    assert first.status == Status.PROCESSING and first.credits == 2
+    first_charged_at = first.charged_at
+    first.preflight_at = first_charged_at  # as if pre-flight had passed before the first POST
+    session.commit()
+    in_app(lambda: interventions.fail(db.session, motion_id, "rendering stalled"))
+    in_app(lambda: interventions.requeue(db.session, motion_id, "try again"))
+    retried = reload(session, motion_id)
+    assert retried.status == Status.QUEUED and retried.preflight_at is None
+    assert retried.charged_at is None and retried.credits == 2  # the first POST's credits were spent
+    wait_until(lambda: submit_ready(in_app, run_jobs) or reload(session, motion_id).status == Status.PROCESSING)
+    motion = reload(session, motion_id)
+    assert motion.credits == 4 and motion.charged_at > first_charged_at
+    assert spent_metric(session, caller, "2.0") - before == 4
+    assert sandbox_stats(sandbox)["credits_charged"] == 4

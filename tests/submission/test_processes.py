@@ -63,7 +63,7 @@ def test_sigkill_between_post_and_commit_never_submits_twice(make_motions, sandb
 
 def test_sweep_flags_a_submission_stuck_past_its_job_timeout(make_motions, session, in_app):
     """A submission that started long ago and never finished is flagged uncertain by the sweep."""
-    from app.domain.recovery import STUCK_SUBMISSION
+    from app.jobs import STUCK_SUBMISSION
     from app.models.types import utcnow
 
     _, (motion_id,) = make_motions(1)
