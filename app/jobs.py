@@ -64,12 +64,17 @@ def dispatch_now() -> list[str]:
     if jogg_connection.post_budget().next_free_in() > current_app.config["SETTINGS"].dispatch_interval:
         return []
     queues.clear_nudge(current_app.extensions["redis"], nudges.DISPATCH)
-    return dispatch()
+    return hand_out_slots()
 
 
 @owns_transaction
 def dispatch() -> list[str]:
-    """Clock task: hand free POST slots to queued motions and enqueue their submit jobs after the commit.
+    """Clock task: hand free POST slots to queued motions and enqueue their submit jobs after the commit."""
+    return hand_out_slots()
+
+
+def hand_out_slots() -> list[str]:
+    """Hand free POST slots to queued motions, commit, enqueue their submit jobs (the caller owns the transaction).
 
     A slot that frees before the next pass is due is waited for here, so it is used at once.
     """
