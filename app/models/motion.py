@@ -66,6 +66,7 @@ class Motion(db.Model):
         Index("uq_motions_jogg_motion_id", "jogg_motion_id", unique=True),
         Index("ix_motions_caller_content", "caller_id", "content_key", "status"),
         Index("ix_motions_caller_charged", "caller_id", "charged_at"),
+        Index("ix_motions_charged_at", "charged_at"),  # burn rate and /ops' 7-day chart: by time, all callers
         Index("ix_motions_reused_from", "reused_from"),
     )
 

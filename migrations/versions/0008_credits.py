@@ -29,6 +29,7 @@ def upgrade():
         )
         batch_op.create_index('ix_motions_caller_content', ['caller_id', 'content_key', 'status'], unique=False)
         batch_op.create_index('ix_motions_caller_charged', ['caller_id', 'charged_at'], unique=False)
+        batch_op.create_index('ix_motions_charged_at', ['charged_at'], unique=False)
         batch_op.create_index('ix_motions_reused_from', ['reused_from'], unique=False)
     with op.batch_alter_table('callers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('weight', sa.Integer(), server_default='1', nullable=False))
@@ -51,6 +52,7 @@ def downgrade():
         batch_op.drop_column('weight')
     with op.batch_alter_table('motions', schema=None) as batch_op:
         batch_op.drop_index('ix_motions_reused_from')
+        batch_op.drop_index('ix_motions_charged_at')
         batch_op.drop_index('ix_motions_caller_charged')
         batch_op.drop_index('ix_motions_caller_content')
         batch_op.drop_constraint(batch_op.f('fk_motions_reused_from_motions'), type_='foreignkey')
