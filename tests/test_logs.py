@@ -48,7 +48,7 @@ def test_request_id_follows_the_work_and_no_secret_is_logged(
     }
     headers = {"Authorization": f"Bearer {creds.api_key}", "X-Request-ID": "trace-me-42"}
     motion_id = client.post("/v1/motions", json=body, headers=headers).get_json()["id"]
-    run_jogg_jobs()  # the outbox job dispatches; the submit job posts to the sandbox; the callback goes out
+    run_jogg_jobs()  # the nudged dispatch job dispatches; the submit job posts to the sandbox; the callback goes out
     run_jogg_jobs()
     wait_until(lambda: sandbox_stats(sandbox)["add_motion_calls"] == 1, timeout=5)
     wait_until(lambda: httpserver.log, timeout=5)
