@@ -9,7 +9,7 @@ from app import metrics
 from app.api.auth import Credential, Refusal
 from app.api.problems import problem
 from app.database import unit_of_work
-from app.domain import jogg_events
+from app.domain import jogg_webhooks
 from app.extensions import db
 
 blp = Blueprint("webhooks", __name__)
@@ -30,9 +30,9 @@ def receive_jogg_webhook():
     signature = request.headers.get("X-Webhook-Signature")
     if not _signed_by_jogg(raw, signature):
         return _refuse(signature)
-    parsed = jogg_events.parse(raw, request.headers.get("X-Webhook-Event"))
+    parsed = jogg_webhooks.parse(raw, request.headers.get("X-Webhook-Event"))
     with unit_of_work() as session:
-        event, duplicate = jogg_events.store(session, raw, parsed)
+        event, duplicate = jogg_webhooks.store(session, raw, parsed)
     metrics.WEBHOOKS.labels(Receipt.DUPLICATE if duplicate else Receipt.ACCEPTED).inc()
     return jsonify(received=True, duplicate=duplicate, state=event.state)
 
@@ -41,8 +41,8 @@ def _signed_by_jogg(raw: bytes, signature: str | None) -> bool:
     """Whether a configured webhook secret (current or previous) signed these bytes; reads only."""
     settings = current_app.config["SETTINGS"]
     configured = (settings.jogg_webhook_secret, settings.jogg_webhook_secret_old)
-    stamp = functools.partial(jogg_events.secrets_stamp, current_app.extensions["redis"])
-    return jogg_events.verify(db.session, raw, signature, configured, stamp)
+    stamp = functools.partial(jogg_webhooks.secrets_stamp, current_app.extensions["redis"])
+    return jogg_webhooks.verify(db.session, raw, signature, configured, stamp)
 
 
 def _refuse(signature: str | None) -> Response:
@@ -57,4 +57,4 @@ def _refusal_reason(signature: str | None) -> Refusal:
     """Why a signature was refused, for /metrics: missing, malformed (not 64 lowercase hex digits) or mismatch."""
     if not signature:
         return Refusal.MISSING
-    return Refusal.MISMATCH if jogg_events.signature_shape(signature) else Refusal.MALFORMED
+    return Refusal.MISMATCH if jogg_webhooks.signature_shape(signature) else Refusal.MALFORMED

@@ -12,7 +12,7 @@ from app import jogg_connection
 from app.cli.output import emit
 from app.database import unit_of_work
 from app.domain import account as accounts
-from app.domain import jogg_events
+from app.domain import jogg_webhooks
 from app.jogg import BadCredentials, Endpoint, JoggClient, JoggError
 from app.models.types import utcnow
 from app.notifications.url_safety import UnsafeCallbackUrl, checked_host
@@ -112,7 +112,7 @@ def _store(endpoint: Endpoint) -> None:
             account.previous_webhook_secret = account.webhook_secret
         account.webhook_endpoint_id, account.webhook_secret = endpoint.endpoint_id, endpoint.secret
     try:
-        jogg_events.mark_secrets_changed(current_app.extensions["redis"])  # the receivers read it at once
+        jogg_webhooks.mark_secrets_changed(current_app.extensions["redis"])  # the receivers read it at once
     except redis.exceptions.RedisError:
         click.echo("WARNING: Redis is unreachable; the receivers will pick the new secret up within 10 s", err=True)
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from app.domain import jogg_events
+from app.domain import jogg_webhooks
 from app.models import JoggEvent
 from tests.hostile.conftest import VALID, assert_answered, assert_field_refused, sign, statements
 
@@ -228,7 +228,7 @@ def test_any_signed_body_is_acknowledged(client, session, raw):
 
 def test_bad_signatures_read_the_registered_secrets_at_most_once(client, engine, monkeypatch):
     """200 forged webhooks cost at most one read of jogg_account (they are refused from the 10 s cache)."""
-    monkeypatch.setattr(jogg_events, "_registered", (float("-inf"), None, ()))
+    monkeypatch.setattr(jogg_webhooks, "_registered", (float("-inf"), None, ()))
     with statements(engine) as seen:
         for attempt in range(200):
             assert post_webhook(client, RAW, sign(RAW, f"forged-{attempt}")).status_code == 401

@@ -94,7 +94,7 @@ def test_unparseable_but_signed_body_is_kept(client, session):
 def test_old_and_registered_secrets_are_accepted(app, settings, session, monkeypatch):
     """During a secret change the old secret still verifies, and so does the secret stored by register-webhook."""
     from app import create_app
-    from app.domain import jogg_events
+    from app.domain import jogg_webhooks
 
     old_app = create_app(settings.with_overrides(jogg_webhook_secret="new", jogg_webhook_secret_old="old"))
     client = old_app.test_client()
@@ -102,7 +102,7 @@ def test_old_and_registered_secrets_are_accepted(app, settings, session, monkeyp
     assert post(client, RAW, sign(RAW, "neither")).status_code == 401
     session.add(JoggAccount(id=1, last_caller_served=0, webhook_secret="registered"))
     session.commit()
-    jogg_events.mark_secrets_changed(app.extensions["redis"])  # as register-webhook does after storing it
+    jogg_webhooks.mark_secrets_changed(app.extensions["redis"])  # as register-webhook does after storing it
     raw = json.dumps({**BODY, "event_id": "evt-2"}).encode()
     assert post(client, raw, sign(raw, "registered")).status_code == 200
 
