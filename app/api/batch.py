@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.api.problems import domain_body, field_messages, validation_body
 from app.api.schemas import MotionCreateSchema
-from app.domain import motions
+from app.domain import motions, reuse
 from app.domain.errors import Conflict, DomainError
 from app.shapes import motion_schema
 
@@ -35,7 +35,10 @@ def unstorable_per_item(errors: dict[str, list[str]]) -> dict[int, dict[str, lis
 def accept_all(session: Session, intake: motions.Intake, items: list) -> list[dict]:
     """Accept each item in order (flushed together, not committed); each result is a motion or a problem."""
     unstorable = unstorable_per_item(g.get("unstorable") or {})
-    outcomes = [_accept_one(session, intake, item, unstorable.get(index)) for index, item in enumerate(items)]
+    loaded = [_load(item, unstorable.get(index)) for index, item in enumerate(items)]
+    wanted = [reuse.content_key(data) for data, _ in loaded if data is not None and data.get("reuse")]
+    reuse.lock_roots(session, intake.caller.id, wanted, intake.now, intake.reuse_max_age)
+    outcomes = [problem if data is None else _accept_one(session, intake, data) for data, problem in loaded]
     try:
         session.flush()
     except IntegrityError:
@@ -45,16 +48,20 @@ def accept_all(session: Session, intake: motions.Intake, items: list) -> list[di
     return [_result(outcome) for outcome in outcomes]
 
 
-def _accept_one(session: Session, intake: motions.Intake, item, unstorable: dict | None):
-    """One item: its motion, or the problem document that refuses it."""
+def _load(item, unstorable: dict | None) -> tuple[dict | None, dict | None]:
+    """One item's validated request, or the problem document that refuses it."""
     if unstorable:
-        return validation_body(unstorable)
+        return None, validation_body(unstorable)
     if not isinstance(item, dict):
-        return validation_body({"body": ["must be a JSON object (a motion request)"]})
+        return None, validation_body({"body": ["must be a JSON object (a motion request)"]})
     try:
-        data = _ITEM.load(item)
+        return _ITEM.load(item), None
     except ValidationError as exc:
-        return validation_body(field_messages(exc.normalized_messages()))
+        return None, validation_body(field_messages(exc.normalized_messages()))
+
+
+def _accept_one(session: Session, intake: motions.Intake, data: dict):
+    """One validated item: its motion, or the problem document that refuses it."""
     try:
         return motions.build_motion(session, intake, data)
     except DomainError as exc:

@@ -7,6 +7,7 @@ The checks themselves are `app.preflight` (no database); the job that runs them 
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,9 +17,20 @@ from app.domain.dispatch import PRIORITY_RANK
 from app.domain.transitions import transition
 from app.models import Motion, MotionEvent, Source, Status
 from app.models.types import utcnow
-from app.preflight import IMAGE_UNREACHABLE, VOICE_UNKNOWN, ImageVerdict, unknown_voice_message
+from app.preflight import IMAGE_REJECTED, IMAGE_UNREACHABLE, VOICE_UNKNOWN, ImageVerdict, unknown_voice_message
 
 log = logging.getLogger(__name__)
+
+
+class PreflightOutcome(StrEnum):
+    """What recording a verdict did (the pre-flight job counts and logs it; a metrics label)."""
+
+    PASSED = "passed"
+    WARNED = "warned"  # PREFLIGHT_UNREACHABLE=submit: submitted with the unreachable image noted
+    SKIPPED = "skipped"  # cancelled, checked by another job, or locked by one
+    VOICE_UNKNOWN = VOICE_UNKNOWN  # failed: the verdict's code
+    IMAGE_REJECTED = IMAGE_REJECTED
+    IMAGE_UNREACHABLE = IMAGE_UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -88,17 +100,17 @@ def verdict_for(image: ImageVerdict | None, voice_known: bool | None, voice_id: 
     return Verdict(image.code, image.message)
 
 
-def apply(session: Session, motion_id: str, verdict: Verdict) -> str:
+def apply(session: Session, motion_id: str, verdict: Verdict) -> PreflightOutcome:
     """Record a verdict on a motion still waiting for it (the caller commits); returns what happened."""
     stmt = select(Motion).where(Motion.id == motion_id, *unchecked()).with_for_update(skip_locked=True)
     motion = session.scalars(stmt.execution_options(populate_existing=True)).first()
     if motion is None:  # cancelled, checked by another job, or locked by one: nothing to record
-        return "skipped"
+        return PreflightOutcome.SKIPPED
     if verdict.code is not None:
         motion.error = {"code": verdict.code, "message": verdict.message, "jogg_code": None}
         transition(session, motion, Status.FAILED, Source.PREFLIGHT, {"error": motion.error})
         log.info("motion %s failed pre-flight: %s", motion_id, verdict.message, extra={"motion_id": motion_id})
-        return verdict.code
+        return PreflightOutcome(verdict.code)
     motion.preflight_at = utcnow()
     if verdict.warning:
         detail = {"action": "submitted despite pre-flight", "code": IMAGE_UNREACHABLE, "warning": verdict.warning}
@@ -106,4 +118,4 @@ def apply(session: Session, motion_id: str, verdict: Verdict) -> str:
                                 source=Source.PREFLIGHT, detail=detail))  # fmt: skip
         log.warning("motion %s: %s; submitted anyway (PREFLIGHT_UNREACHABLE=submit)", motion_id, verdict.warning)
     nudges.ask(session, nudges.DISPATCH)  # not ask_dispatch: that would ask for pre-flight again
-    return "warned" if verdict.warning else "passed"
+    return PreflightOutcome.WARNED if verdict.warning else PreflightOutcome.PASSED

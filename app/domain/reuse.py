@@ -8,9 +8,10 @@ waits (never dispatched) and ends as its leader ends (`transitions.py`). Only ro
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from app.models import Motion, Status
@@ -27,15 +28,31 @@ def content_key(data: dict) -> str:
 
 def find_root(session: Session, caller_id: int, key: str, now: datetime, max_age: int) -> Motion | None:
     """The caller's identical motion to reuse (completed and young enough) or to follow (queued or processing)."""
-    young = Motion.completed_at >= now - timedelta(seconds=max_age)
-    stmt = (
-        select(Motion)
-        .where(Motion.caller_id == caller_id, Motion.content_key == key, Motion.reused_from.is_(None))
-        .where(or_(Motion.status.in_((Status.QUEUED, Status.PROCESSING)), (Motion.status == Status.COMPLETED) & young))
-        .order_by(Motion.created_at.desc())
-        .limit(1)
-    )
+    stmt = _roots(caller_id, [key], now, max_age).order_by(Motion.created_at.desc()).limit(1)
     return session.scalar(stmt.with_for_update())  # a leader finishing now commits first, and is found finished
+
+
+def lock_roots(session: Session, caller_id: int, keys: Iterable[str], now: datetime, max_age: int) -> None:
+    """Lock every root that these keys could reuse or follow, in id order, before any is found one by one.
+
+    Two batches of one caller naming the same roots in a different order then wait for each other
+    instead of each holding one root and waiting for the other's (a deadlock on PostgreSQL).
+    """
+    keys = sorted(set(keys))
+    if keys:
+        session.execute(
+            _roots(caller_id, keys, now, max_age).with_only_columns(Motion.id).order_by(Motion.id).with_for_update()
+        )
+
+
+def _roots(caller_id: int, keys: list[str], now: datetime, max_age: int) -> Select:
+    """The caller's roots with one of these keys that may be reused (completed and young enough) or followed."""
+    young = Motion.completed_at >= now - timedelta(seconds=max_age)
+    return (
+        select(Motion)
+        .where(Motion.caller_id == caller_id, Motion.content_key.in_(keys), Motion.reused_from.is_(None))
+        .where(or_(Motion.status.in_((Status.QUEUED, Status.PROCESSING)), (Motion.status == Status.COMPLETED) & young))
+    )
 
 
 def followers(session: Session, leader: Motion) -> list[Motion]:

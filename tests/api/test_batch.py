@@ -1,8 +1,12 @@
 """POST /v1/motions/batch: up to 100 items in one transaction, each accepted or refused on its own, in order."""
 
-from sqlalchemy import func, select
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select, text
 
 from app.models import Caller, Motion, MotionEvent
+from tests.jogg_fixtures import wait_until
 
 VALID = {"image_url": "https://img.example.com/a.png", "name": "Ann", "voice_id": "en-US-JennyNeural", "model": "2.0"}
 
@@ -99,6 +103,43 @@ def test_identical_items_with_reuse_follow_the_first(client, auth):
     """Within one batch, an identical item asking for reuse follows the first."""
     results = _batch(client, auth, [VALID, {**VALID, "reuse": True}]).get_json()["items"]
     assert results[1]["motion"]["reused_from"] == results[0]["motion"]["id"]
+
+
+def test_a_batch_locks_the_roots_it_reuses_in_id_order(client, auth, engine):
+    """Batches naming the same roots in different orders cannot deadlock: each locks its roots lowest id first.
+
+    With the lower root held elsewhere, a batch naming the higher root first waits for the lower one
+    without having locked the higher one; once the lower is free, its items follow their roots.
+    """
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    roots = {
+        name: _batch(client, auth, [{**VALID, "name": name}]).get_json()["items"][0]["motion"]["id"] for name in "ab"
+    }
+    (low_name, low), (high_name, high) = sorted(roots.items(), key=lambda item: item[1])
+    items = [{**VALID, "name": high_name, "reuse": True}, {**VALID, "name": low_name, "reuse": True}]
+    lock = "SELECT id FROM motions WHERE id = :id FOR UPDATE"
+    with engine.connect() as holder, ThreadPoolExecutor(1) as pool:
+        holder.execute(text(lock), {"id": low})
+        pending = pool.submit(_batch, client, auth, items)
+        wait_until(lambda: _lock_waits(engine) == 1)
+        with engine.connect() as probe:
+            high_free = probe.execute(text(lock + " SKIP LOCKED"), {"id": high}).scalar() == high
+            probe.rollback()
+        holder.rollback()
+        resp = pending.result(timeout=60)
+    assert high_free  # the batch waited for the lower root before locking the higher one
+    assert resp.status_code == 200
+    assert [r["motion"]["reused_from"] for r in resp.get_json()["items"]] == [high, low]
+
+
+def _lock_waits(engine) -> int:
+    """How many of this database's sessions wait for a row lock."""
+    with engine.connect() as connection:
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return connection.execute(text(waiting)).scalar()
 
 
 def test_the_batch_route_is_in_the_openapi_document(client):
