@@ -5,9 +5,18 @@ that the state machine can freeze a motion's shape into a notification without t
 """
 
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import object_session
 
-from app.domain.reuse import root_jogg_motion_id
-from app.models import Source
+from app.models import Motion, Source, Status
+
+
+def root_jogg_motion_id(motion: Motion) -> str | None:
+    """JoggAI's motion id for a motion, read from its root when it reused one (see app/domain/reuse.py)."""
+    if motion.jogg_motion_id or not motion.reused_from or motion.status != Status.COMPLETED:
+        return motion.jogg_motion_id
+    session = object_session(motion)
+    root = session.get(Motion, motion.reused_from) if session is not None else None
+    return root.jogg_motion_id if root is not None else None
 
 
 class MotionErrorSchema(Schema):

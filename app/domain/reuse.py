@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from app.models import Motion, Status
 
 CONTENT_FIELDS = ("image_url", "name", "voice_id", "model", "photo_id", "description", "welcome_msg")
-RESULT_FIELDS = ("avatar_id", "preview_url")  # jogg_motion_id is unique per row: the shape reads it from the root
+RESULT_FIELDS = ("avatar_id", "preview_url")  # jogg_motion_id is unique per row: app/shapes.py reads it from the root
 
 
 def content_key(data: dict) -> str:
@@ -66,12 +66,3 @@ def take_result(motion: Motion, root: Motion) -> None:
     for name in RESULT_FIELDS:
         setattr(motion, name, getattr(root, name))
     motion.credits = 0
-
-
-def root_jogg_motion_id(motion: Motion) -> str | None:
-    """JoggAI's motion id for a motion, read from its root when it reused one."""
-    if motion.jogg_motion_id or not motion.reused_from or motion.status != Status.COMPLETED:
-        return motion.jogg_motion_id
-    session = object_session(motion)
-    root = session.get(Motion, motion.reused_from) if session is not None else None
-    return root.jogg_motion_id if root is not None else None
