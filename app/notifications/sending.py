@@ -15,6 +15,7 @@ import requests
 from sqlalchemy.orm import Session
 
 from app import metrics
+from app.database import commit_step
 from app.models.types import utcnow
 from app.notifications import delivery
 from app.notifications.url_turns import UrlTurn
@@ -55,12 +56,12 @@ def attempt(sender: Sender, delivery_id: int, early: float = 0.0) -> str:
     """Check, sign, POST and record one delivery due within `early` seconds (the caller holds its URL's turn)."""
     session = sender.session
     prepared = delivery.prepare(session, delivery_id, sender.allowed, utcnow(), early=timedelta(seconds=early))
-    session.commit()  # step: no transaction stays open during the POST (a refusal found by prepare is kept)
+    commit_step(session)  # step: no transaction stays open during the POST (a refusal found by prepare is kept)
     if isinstance(prepared, str):
         return prepared
     answer = delivery.post(sender.http, prepared)
     outcome = delivery.record(session, prepared.delivery_id, answer, sender.schedule, utcnow())
-    session.commit()  # step: each attempt is recorded before the next POST to this URL
+    commit_step(session)  # step: each attempt is recorded before the next POST to this URL
     metrics.DELIVERIES.labels(outcome, str(delivery.attempt_number(session, prepared.delivery_id))).inc()
     log.info("delivery %s: %s", prepared.delivery_id, outcome, extra={"delivery_id": prepared.delivery_id})
     return outcome

@@ -7,6 +7,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from app import jobs, queues
+from app.database import commit_step
 from app.domain import interventions
 from app.domain.errors import IllegalTransition, NotFound
 from app.models import Delivery, DeliveryAttempt, JoggEvent, Motion, MotionEvent, NotificationEvent, Status
@@ -78,7 +79,7 @@ def test_requeue_releases_an_uncertain_submission(app, session, motion_in, redis
     session.commit()
     interventions.requeue(session, motion.id, "checked with JoggAI: never arrived")
     with app.app_context():  # the nudge goes out through the app's Redis once committed
-        session.commit()
+        commit_step(session)
     released = reload(session, motion.id)
     assert released.status == Status.QUEUED
     assert released.submission_uncertain_at is None and released.submit_started_at is None
