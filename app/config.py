@@ -112,7 +112,7 @@ def _parse(env: Env, defaults: dict[str, str], app_env: str) -> Settings:
     return Settings(
         app_env=app_env,
         database_url=normalise_database_url(text("DATABASE_URL")),
-        redis_url=text("REDIS_URL"),
+        redis_url=_redis_url(text("REDIS_URL")),
         jogg_base_url=text("JOGG_BASE_URL", "https://api.jogg.ai").rstrip("/"),
         jogg_api_key=text("JOGG_API_KEY"),
         jogg_webhook_secret=text("JOGG_WEBHOOK_SECRET"),
@@ -152,6 +152,13 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _redis_url(value: str) -> str:
+    """A Redis URL: redis://, rediss://, unix:// or redis+sentinel:// (checked now, not at first use)."""
+    from app.redis_connection import check_url
+
+    return check_url(value)
 
 
 def _rate(value: str) -> str:

@@ -12,7 +12,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app import logs, metrics
+from app import logs, metrics, redis_connection
 from app.domain import outbox
 from app.models import Delivery, OutboxEntry
 from app.models.types import utcnow
@@ -44,10 +44,8 @@ LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobSt
 
 
 def connect(url: str, **options) -> redis.Redis:
-    """A Redis client that fails fast instead of hanging a request."""
-    options.setdefault("socket_connect_timeout", 2)
-    options.setdefault("socket_timeout", 5)
-    return redis.Redis.from_url(url, **options)
+    """A Redis client that fails fast instead of hanging a request (a Sentinel URL follows the master)."""
+    return redis_connection.connect(url, **options)
 
 
 def init_app(app: Flask) -> None:
