@@ -85,7 +85,10 @@ def is_live(job: Job, connection: redis.Redis) -> bool:
         return False
     if worker.hostname == socket.gethostname() and worker.pid and not metrics.process_alive(worker.pid):
         return False
-    return worker.last_heartbeat is None or (utcnow() - worker.last_heartbeat).total_seconds() < WORKER_TTL
+    if worker.last_heartbeat is not None and (utcnow() - worker.last_heartbeat).total_seconds() >= WORKER_TTL:
+        return False
+    # A live worker that has moved on is not running it (Redis forgot the job's end, e.g. in a failover).
+    return any(execution.job_id == job.id for execution in worker.get_current_executions(refresh=True))
 
 
 def enqueue_entries(connection: redis.Redis, entries: list[tuple[int, str]]) -> None:

@@ -1,0 +1,36 @@
+"""A job Redis still calls "started" although its worker moved on (a failover lost the job's end) is not live."""
+
+from rq import Queue, Worker
+
+from app import queues
+
+
+def started_by(worker: Worker, queue: Queue, job_id: str):
+    """Enqueue a job and take it the way a worker does: an execution for it, then the job marked started."""
+    job = queue.enqueue_call("workers.jobs.sweep", job_id=job_id)
+    queue.remove(job.id)
+    execution = worker.prepare_execution(job)
+    with queue.connection.pipeline() as pipe:
+        job.prepare_for_execution(worker.name, pipeline=pipe)
+        pipe.execute()
+    return job, execution
+
+
+def test_running_job_is_live_until_its_worker_moves_on(redis_client):
+    """Live while the worker's executions hold it; not live once they no longer do, though the job says started."""
+    queue = Queue(queues.DEFAULT, connection=redis_client)
+    worker = Worker([queue], connection=redis_client, name="sentinel-test-worker")
+    worker.register_birth()
+    job, execution = started_by(worker, queue, "forgotten-end")
+    assert job.get_status(refresh=True) == "started"
+    assert queues.is_live(job, redis_client)
+
+    with redis_client.pipeline() as pipe:  # what the new master holds when the old one took the job's end
+        execution.delete(job, pipeline=pipe)
+        pipe.execute()
+    worker.execution = None
+    assert job.get_status(refresh=True) == "started"
+    assert not queues.is_live(job, redis_client)
+    queues.enqueue_unique(redis_client, queues.DEFAULT, "workers.jobs.sweep", "forgotten-end")
+    assert queue.job_ids == ["forgotten-end"]  # replaced, so the work is not stuck behind a ghost
+    worker.register_death()
