@@ -9,6 +9,7 @@ from flask import Flask, current_app, has_app_context
 from rq import Queue, Worker
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
+from rq.worker import WorkerStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -87,7 +88,10 @@ def is_live(job: Job, connection: redis.Redis) -> bool:
         return False
     if worker.last_heartbeat is not None and (utcnow() - worker.last_heartbeat).total_seconds() >= WORKER_TTL:
         return False
-    # A live worker that has moved on is not running it (Redis forgot the job's end, e.g. in a failover).
+    # A live worker that is idle or busy with other work is not running it: Redis forgot the job's end (a
+    # failover lost the worker's last writes), so the job still says started and its execution lingers.
+    if worker.get_state() != WorkerStatus.BUSY:
+        return False
     return any(execution.job_id == job.id for execution in worker.get_current_executions(refresh=True))
 
 

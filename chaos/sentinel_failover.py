@@ -99,7 +99,7 @@ def run(plan: FailoverPlan | None = None, keep_logs: bool = False, log=print) ->
         stack.start()
         log(f"[sentinel] stack up in {time.monotonic() - started:.1f} s on {stack.redis.url}")
         _load_and_fail_over(stack, plan, result, log)
-        _judge(stack, plan, result, *_drain(stack, plan, result))
+        _judge(stack, plan, result, *_drain(stack, plan, result, log))
     except Exception as exc:  # noqa: BLE001  (a crashed run is a failed run, reported)
         result.failures.append(f"{type(exc).__name__}: {exc}")
     finally:
@@ -124,9 +124,21 @@ def _load_and_fail_over(stack: SentinelStack, plan: FailoverPlan, result: Failov
     log(f"[sentinel] {load.posted} motions accepted; failover after {result.submitted_before_failover} submissions")
 
 
-def _drain(stack: SentinelStack, plan: FailoverPlan, result: FailoverResult):
-    """Wait for everything to finish; returns the last snapshot and what was left."""
-    snap, drain, left = checks.wait_drained(stack, plan.motions, plan.drain_timeout)
+def _drain(stack: SentinelStack, plan: FailoverPlan, result: FailoverResult, log=print):
+    """Wait for everything to finish, logging what is still pending; returns the last snapshot and what was left."""
+    started, watching = time.monotonic(), threading.Event()
+
+    def report() -> None:
+        while not watching.wait(10):
+            log(
+                f"[sentinel] +{time.monotonic() - started:.0f} s pending: {checks.drained(checks.snapshot(stack), plan.motions)[1]}"
+            )
+
+    threading.Thread(target=report, daemon=True).start()
+    try:
+        snap, drain, left = checks.wait_drained(stack, plan.motions, plan.drain_timeout)
+    finally:
+        watching.set()
     result.drain_seconds = round(drain, 1) if drain is not None else None
     if result.failover_sent_at is not None:
         named_at = result.failover_sent_at + (result.new_master_named_after or 0.0)

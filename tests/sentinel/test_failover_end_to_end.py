@@ -39,5 +39,6 @@ def test_hundred_motions_through_a_forced_failover():
         f"first submission after it at {result.first_submission_after} s; 429s: {result.responses_429}; "
         f"drain {result.drain_seconds} s; run {result.wall_seconds} s"
     )
+    print("\n".join(lines))
     assert result.passed, f"{result.failures}\nmetrics: {result.metrics}\nlogs: {result.logs}\n" + "\n".join(lines)
     assert result.first_submission_after is not None, "nothing was submitted after the failover"

@@ -1,6 +1,9 @@
-"""A job Redis still calls "started" although its worker moved on (a failover lost the job's end) is not live."""
+"""A job Redis still calls "started" although its worker moved on (a failover lost the job's end) is not live:
+its worker is idle, or busy with another job (the execution lingers on the new master until it expires).
+"""
 
 from rq import Queue, Worker
+from rq.worker import WorkerStatus
 
 from app import queues
 
@@ -25,11 +28,16 @@ def test_running_job_is_live_until_its_worker_moves_on(redis_client):
     assert job.get_status(refresh=True) == "started"
     assert queues.is_live(job, redis_client)
 
-    with redis_client.pipeline() as pipe:  # what the new master holds when the old one took the job's end
+    worker.set_state(WorkerStatus.IDLE)  # the worker finished it; the new master kept the execution
+    assert job.get_status(refresh=True) == "started"
+    assert not queues.is_live(job, redis_client)
+
+    worker.set_state(WorkerStatus.BUSY)  # busy with another job: its executions no longer hold this one
+    assert queues.is_live(job, redis_client)
+    with redis_client.pipeline() as pipe:
         execution.delete(job, pipeline=pipe)
         pipe.execute()
     worker.execution = None
-    assert job.get_status(refresh=True) == "started"
     assert not queues.is_live(job, redis_client)
     queues.enqueue_unique(redis_client, queues.DEFAULT, "workers.jobs.sweep", "forgotten-end")
     assert queue.job_ids == ["forgotten-end"]  # replaced, so the work is not stuck behind a ghost
