@@ -102,8 +102,10 @@ def sentinel_processes(jogg_settings, sentinel_group):
     """Worker and clock processes whose REDIS_URL is the Sentinel group's; all stopped after the test."""
     procs = Processes(
         jogg_settings.with_overrides(redis_url=sentinel_group.url),
-        {"JOGG_POST_RATE_LIMIT": f"{WINDOW_POSTS} per {WINDOW_SECONDS} seconds"},
-    )
+        # the sweep returns dispatches whose submit job the failover lost after 3 s instead of 30
+        {"JOGG_POST_RATE_LIMIT": f"{WINDOW_POSTS} per {WINDOW_SECONDS} seconds", "SWEEP_INTERVAL": "1",
+         "SWEEP_STALE_AFTER": "3"},
+    )  # fmt: skip
     yield procs
     procs.stop_all()
     sentinel_group.client(sentinel_group.master_port()).flushdb()
