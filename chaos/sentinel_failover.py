@@ -183,3 +183,21 @@ def write_result(result: FailoverResult, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as out:
         out.write(json.dumps(record, default=str) + "\n")
+
+
+def main() -> int:
+    """`python -m chaos.sentinel_failover [--short]`: the full run (300 motions) or the CI one (100)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m chaos.sentinel_failover")
+    parser.add_argument("--short", action="store_true", help="the CI size: 100 motions")
+    args = parser.parse_args()
+    plan = FailoverPlan() if args.short else FailoverPlan(motions=300, post_seconds=30, failover_after_submitted=120)
+    result = run(plan, log=lambda line: print(line, flush=True))
+    write_result(result, Path(__file__).resolve().parent.parent / "instance" / "sentinel-failover.jsonl")
+    print(json.dumps({k: v for k, v in asdict(result).items() if k != "metrics"}, default=str, indent=1))
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

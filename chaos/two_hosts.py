@@ -248,3 +248,23 @@ def _judge(stack: Stack, host_b: HostB, load: SpreadLoad, snap, left: str, plan:
     dead = stack.dead_processes()
     if dead:
         result.failures.append(f"host A processes died: {dead}")
+
+
+def main() -> int:
+    """`python -m chaos.two_hosts [--short] [--sentinel]`: the full run (300 motions) or the CI one (120)."""
+    import argparse
+    import json
+    from dataclasses import asdict
+
+    parser = argparse.ArgumentParser(prog="python -m chaos.two_hosts")
+    parser.add_argument("--short", action="store_true", help="the CI size: 120 motions")
+    parser.add_argument("--sentinel", action="store_true", help="Redis under Sentinel, failing over with the kill")
+    args = parser.parse_args()
+    plan = TwoHostPlan() if args.short else TwoHostPlan(motions=300, post_seconds=30, drain_timeout=600)
+    result = run(plan, sentinel=args.sentinel, log=lambda line: print(line, flush=True))
+    print(json.dumps(asdict(result), default=str, indent=1))
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
