@@ -59,19 +59,17 @@ class FailoverResult:
 class SentinelStack(Stack):
     """A chaos stack whose Redis is a Sentinel group, with JoggAI's rate limit tight enough to bind."""
 
-    def __init__(self, keep_logs: bool = False):
-        super().__init__("sentinel", keep_logs=keep_logs, extra_env={
-            "JOGG_POST_RATE_LIMIT": f"{WINDOW_POSTS} per {WINDOW_SECONDS} seconds",
-        })  # fmt: skip
+    def __init__(self, keep_logs: bool = False, posts: int = WINDOW_POSTS, seconds: int = WINDOW_SECONDS):
+        super().__init__(
+            "sentinel", keep_logs=keep_logs, extra_env={"JOGG_POST_RATE_LIMIT": f"{posts} per {seconds} seconds"}
+        )
         self.redis = SentinelGroup()
+        self.window = (posts, seconds)
 
     def sandbox_env(self) -> dict[str, str]:
         """The sandbox allows exactly the budget the gateway keeps."""
-        return {
-            **super().sandbox_env(),
-            "SANDBOX_RATE_LIMIT": str(WINDOW_POSTS),
-            "SANDBOX_RATE_WINDOW_SECONDS": str(WINDOW_SECONDS),
-        }
+        posts, seconds = self.window
+        return {**super().sandbox_env(), "SANDBOX_RATE_LIMIT": str(posts), "SANDBOX_RATE_WINDOW_SECONDS": str(seconds)}
 
     def submitted_times(self) -> list[float]:
         """Unix times of every submission JoggAI accepted so far."""
