@@ -53,6 +53,9 @@ clean:
 
 chaos: install-dev
 	$(BIN)/python -m chaos
+	$(BIN)/python -m chaos.sentinel_failover
+	$(BIN)/python -m chaos.two_hosts
+	$(BIN)/python -m chaos.two_hosts --sentinel
 
 bench: install-dev
 	$(BIN)/python -m bench

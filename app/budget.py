@@ -7,6 +7,8 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from app.redis_connection import limits_storage
+
 NAMESPACE = "jogg-post"
 GUARD_SHARE, GUARD_MAX = 0.025, 1.0  # a freed slot is handed out again after 2.5 % of the window, at most 1 s
 
@@ -17,7 +19,8 @@ class PostBudget:
     def __init__(self, redis_url: str, rate: str, api_key: str):
         """A moving-window limiter in Redis for the rate, keyed by the API key."""
         self.rate: RateLimitItem = parse(rate)
-        self._storage = storage_from_string(redis_url)
+        storage_url, options = limits_storage(redis_url)  # a Sentinel URL in the form `limits` reads
+        self._storage = storage_from_string(storage_url, **options)
         self._limiter = MovingWindowRateLimiter(self._storage)
         # The key itself never goes to Redis: only a short fingerprint of it.
         self._account = hashlib.sha256(api_key.encode()).hexdigest()[:16]

@@ -138,7 +138,7 @@ def _service_settings(env: Env, defaults: dict[str, str]) -> dict:
     """Where the service's stores are, how it is reached and logs, and its limits."""
     return {
         "database_url": normalise_database_url(_text(env, defaults, "DATABASE_URL")),
-        "redis_url": _text(env, defaults, "REDIS_URL"),
+        "redis_url": _redis_url(_text(env, defaults, "REDIS_URL")),
         "public_base_url": _text(env, defaults, "PUBLIC_BASE_URL").rstrip("/"),
         "log_level": _text(env, defaults, "LOG_LEVEL", "INFO").upper(),
         "ops_token": _text(env, defaults, "OPS_TOKEN"),
@@ -228,6 +228,13 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _redis_url(value: str) -> str:
+    """A Redis URL: redis://, rediss://, unix:// or redis+sentinel:// (checked now, not at first use)."""
+    from app.redis_connection import check_url
+
+    return check_url(value)
 
 
 def _rate(value: str) -> str:

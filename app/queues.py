@@ -10,8 +10,9 @@ from flask import Flask
 from rq import Queue, Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
+from rq.worker import WorkerStatus
 
-from app import logs, metrics
+from app import logs, metrics, redis_connection
 from app.database import unit_of_work
 from app.models.types import utcnow
 
@@ -92,10 +93,8 @@ def _bind_log_ids(args: tuple):
 
 
 def connect(url: str, **options) -> redis.Redis:
-    """A Redis client that fails fast instead of hanging a request."""
-    options.setdefault("socket_connect_timeout", 2)
-    options.setdefault("socket_timeout", 5)
-    return redis.Redis.from_url(url, **options)
+    """A Redis client that fails fast instead of hanging a request (a Sentinel URL follows the master)."""
+    return redis_connection.connect(url, **options)
 
 
 def init_app(app: Flask) -> None:
@@ -140,7 +139,13 @@ def is_live(job: Job, connection: redis.Redis) -> bool:
         return False
     if worker.hostname == socket.gethostname() and worker.pid and not metrics.process_alive(worker.pid):
         return False
-    return worker.last_heartbeat is None or (utcnow() - worker.last_heartbeat).total_seconds() < WORKER_TTL
+    if worker.last_heartbeat is not None and (utcnow() - worker.last_heartbeat).total_seconds() >= WORKER_TTL:
+        return False
+    # A live worker that is idle or busy with other work is not running it: Redis forgot the job's end (a
+    # failover lost the worker's last writes), so the job still says started and its execution lingers.
+    if worker.get_state() != WorkerStatus.BUSY:
+        return False
+    return any(execution.job_id == job.id for execution in worker.get_current_executions(refresh=True))
 
 
 def enqueue_unique_many(connection: redis.Redis, function: Callable, jobs: list[tuple[str, tuple]]) -> None:

@@ -6,11 +6,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
+from app.redis_connection import connect
 from chaos.stack import Stack
 
 QUEUES = ("jogg", "default", "callbacks")
@@ -72,7 +72,7 @@ def snapshot(stack: Stack) -> Snapshot:
     events = dict(stack.sql("SELECT public_id, motion_id FROM notification_events"))
     deliveries = Counter(dict(stack.sql("SELECT status, count(*) FROM deliveries GROUP BY status")))
     jogg_events = Counter(dict(stack.sql("SELECT state, count(*) FROM jogg_events GROUP BY state")))
-    conn = redis.Redis.from_url(stack.redis.url)
+    conn = connect(stack.redis.url)  # a plain or a Sentinel URL
     queue_counts, started, scheduled = {}, {}, {}
     orphan = 0
     from rq.job import Job

@@ -6,8 +6,10 @@ from rq import SimpleWorker
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.redis_connection import follows_sentinel
 
 log = logging.getLogger(__name__)
+SENTINEL_DEQUEUE_TIMEOUT = 1
 
 
 class GatewayWorker(SimpleWorker):
@@ -18,6 +20,12 @@ class GatewayWorker(SimpleWorker):
     RQ's job timeout still applies (SIGALRM in the worker), and a killed worker loses only the job it held,
     which the sweep and `is_live` recover from SQL.
     """
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """Seconds an idle worker blocks on one connection: 1 under Sentinel, so it leaves a former master at once."""
+        sentinel = follows_sentinel(getattr(self, "connection", None))  # not set yet while RQ sets up the worker
+        return SENTINEL_DEQUEUE_TIMEOUT if sentinel else super().dequeue_timeout
 
     def perform_job(self, job, queue, execution) -> bool:
         """Run one job, then return its connection to the pool."""
