@@ -1,6 +1,7 @@
 """Python client for the motion-gateway API: motions, the event feed, and verified callbacks."""
 
 from motion_gateway_client.async_client import AsyncClient
+from motion_gateway_client.batch import BatchResult
 from motion_gateway_client.calls import UNSET
 from motion_gateway_client.client import Client
 from motion_gateway_client.errors import (
@@ -30,7 +31,10 @@ from motion_gateway_client.models import (
     Event,
     Motion,
     MotionError,
+    Quota,
     StatusChange,
+    Usage,
+    UsageItem,
 )
 from motion_gateway_client.retrying import RetryPolicy
 from motion_gateway_client.webhooks import verify_callback
@@ -43,6 +47,7 @@ __all__ = [
     "AsyncClient",
     "AsyncEventFeed",
     "BadRequest",
+    "BatchResult",
     "Client",
     "Conflict",
     "Delivery",
@@ -58,6 +63,7 @@ __all__ = [
     "MotionError",
     "MotionGatewayError",
     "NotFound",
+    "Quota",
     "QuotaExceeded",
     "RetryPolicy",
     "ServerError",
@@ -65,6 +71,8 @@ __all__ = [
     "TransportFailed",
     "Unauthorized",
     "UnexpectedResponse",
+    "Usage",
+    "UsageItem",
     "ValidationFailed",
     "WaitTimedOut",
     "verify_callback",

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from motion_gateway_client import calls
+from motion_gateway_client.batch import BatchResult
 from motion_gateway_client.calls import UNSET, Call, Unset
 from motion_gateway_client.errors import WaitTimedOut
 from motion_gateway_client.feed import AsyncEventFeed, Page
-from motion_gateway_client.models import Delivery, Motion, StatusChange
+from motion_gateway_client.models import Delivery, Motion, StatusChange, Usage
 from motion_gateway_client.retrying import RetryPolicy
 
 
@@ -66,6 +67,7 @@ class AsyncClient:
         metadata: Mapping[str, Any] | None = None,
         external_id: str | None = None,
         priority: str | None = None,
+        reuse: bool = False,
         idempotency_key: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Motion:
@@ -73,6 +75,7 @@ class AsyncClient:
 
         One Idempotency-Key (yours, or one made here) covers every retry of this call, so a retry after
         a lost answer returns the motion the first attempt created instead of making a second one.
+        reuse=True: answered by an identical completed (or still running) motion of yours, for 0 credits.
         """
         required = {"image_url": image_url, "name": name, "voice_id": voice_id, "model": model}
         optional = {
@@ -82,9 +85,26 @@ class AsyncClient:
             "metadata": metadata,
             "external_id": external_id,
             "priority": priority,
+            "reuse": True if reuse else None,
         }
         body = calls.motion_fields(required, optional, callback_url, extra)
         return calls.read_motion(await self._send(calls.create_motion(body, idempotency_key)))
+
+    async def create_motions(
+        self, items: Sequence[Mapping[str, Any]], idempotency_key: str | None = None
+    ) -> list[BatchResult]:
+        """Submit up to 100 motion requests (dicts with create_motion's fields) in one transaction.
+
+        One BatchResult per item, in order: `motion` when accepted, else `error` (ValidationFailed,
+        QuotaExceeded, ExternalIdTaken, ...); one refused item does not refuse the others. One
+        Idempotency-Key covers the whole batch and its retries, so no motion is made twice.
+        """
+        return calls.read_batch(await self._send(calls.create_motions(items, idempotency_key)))
+
+    async def usage(self, from_: date | None = None, to: date | None = None) -> Usage:
+        """Your credits and motions per UTC day and model from `from_` to `to` (inclusive; default: this
+        month), and your quota with what is used and reserved (None when you have none)."""
+        return calls.read_usage(await self._send(calls.usage(from_, to)))
 
     async def get_motion(self, motion_id: str) -> Motion:
         """Read a motion."""

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
+from motion_gateway_client.batch import BatchResult
 from motion_gateway_client.errors import TransportFailed, UnexpectedResponse, error_for
-from motion_gateway_client.models import Delivery, Event, MalformedResource, Motion, StatusChange
+from motion_gateway_client.models import Delivery, Event, MalformedResource, Motion, StatusChange, Usage
 from motion_gateway_client.retrying import RetryPolicy, Safety, note_retry
 
 MAX_WAIT = 30.0  # the longest ?wait= the API holds a request
@@ -74,6 +75,26 @@ def create_motion(fields: Mapping[str, Any], idempotency_key: str | None) -> Cal
     """POST /v1/motions with a key made here unless given; the retries of this call reuse it."""
     key = idempotency_key or str(uuid.uuid4())
     return Call("POST", "/v1/motions", body=dict(fields), headers={"Idempotency-Key": key})
+
+
+def create_motions(items: Sequence[Mapping[str, Any]], idempotency_key: str | None) -> Call:
+    """POST /v1/motions/batch: one key (made here unless given) for the whole batch and every retry of it."""
+    key = idempotency_key or str(uuid.uuid4())
+    body = {"items": [dict(item) for item in items]}
+    return Call("POST", "/v1/motions/batch", body=body, headers={"Idempotency-Key": key})
+
+
+def usage(from_: date | None, to: date | None) -> Call:
+    """GET /v1/usage for the days given (the API's default: the current UTC month)."""
+    days = {"from": from_, "to": to}
+    return Call("GET", "/v1/usage", params={name: _day(day) for name, day in days.items() if day is not None})
+
+
+def _day(day: date) -> str:
+    """A day as YYYY-MM-DD (a datetime as its UTC day, a naive one taken as UTC)."""
+    if isinstance(day, datetime):
+        day = (day.astimezone(UTC) if day.tzinfo else day).date()
+    return day.isoformat()
 
 
 def motion_fields(
@@ -146,6 +167,17 @@ def document(response: httpx.Response) -> dict[str, Any]:
 def read_motion(response: httpx.Response) -> Motion:
     """The Motion a response carries."""
     return _read(lambda: Motion.from_dict(document(response)))
+
+
+def read_batch(response: httpx.Response) -> list[BatchResult]:
+    """One result per batch item, in the order sent."""
+    body = document(response)
+    return _read(lambda: [BatchResult.from_dict(index, item) for index, item in enumerate(_items(body))])
+
+
+def read_usage(response: httpx.Response) -> Usage:
+    """The Usage a response carries."""
+    return _read(lambda: Usage.from_dict(document(response)))
 
 
 def read_motion_page(response: httpx.Response) -> tuple[list[Motion], str | None]:

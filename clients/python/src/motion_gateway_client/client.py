@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from motion_gateway_client import calls
+from motion_gateway_client.batch import BatchResult
 from motion_gateway_client.calls import UNSET, Call, Unset
 from motion_gateway_client.errors import WaitTimedOut
 from motion_gateway_client.feed import EventFeed, Page
-from motion_gateway_client.models import Delivery, Motion, StatusChange
+from motion_gateway_client.models import Delivery, Motion, StatusChange, Usage
 from motion_gateway_client.retrying import RetryPolicy
 
 
@@ -63,6 +64,7 @@ class Client:
         metadata: Mapping[str, Any] | None = None,
         external_id: str | None = None,
         priority: str | None = None,
+        reuse: bool = False,
         idempotency_key: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Motion:
@@ -70,6 +72,7 @@ class Client:
 
         One Idempotency-Key (yours, or one made here) covers every retry of this call, so a retry after
         a lost answer returns the motion the first attempt created instead of making a second one.
+        reuse=True: answered by an identical completed (or still running) motion of yours, for 0 credits.
         """
         required = {"image_url": image_url, "name": name, "voice_id": voice_id, "model": model}
         optional = {
@@ -79,9 +82,26 @@ class Client:
             "metadata": metadata,
             "external_id": external_id,
             "priority": priority,
+            "reuse": True if reuse else None,
         }
         body = calls.motion_fields(required, optional, callback_url, extra)
         return calls.read_motion(self._send(calls.create_motion(body, idempotency_key)))
+
+    def create_motions(
+        self, items: Sequence[Mapping[str, Any]], idempotency_key: str | None = None
+    ) -> list[BatchResult]:
+        """Submit up to 100 motion requests (dicts with create_motion's fields) in one transaction.
+
+        One BatchResult per item, in order: `motion` when accepted, else `error` (ValidationFailed,
+        QuotaExceeded, ExternalIdTaken, ...); one refused item does not refuse the others. One
+        Idempotency-Key covers the whole batch and its retries, so no motion is made twice.
+        """
+        return calls.read_batch(self._send(calls.create_motions(items, idempotency_key)))
+
+    def usage(self, from_: date | None = None, to: date | None = None) -> Usage:
+        """Your credits and motions per UTC day and model from `from_` to `to` (inclusive; default: this
+        month), and your quota with what is used and reserved (None when you have none)."""
+        return calls.read_usage(self._send(calls.usage(from_, to)))
 
     def get_motion(self, motion_id: str) -> Motion:
         """Read a motion."""

@@ -200,3 +200,11 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         return None
     seconds = moment.timestamp() - (time.time() if now is None else now)
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def error_from_problem(problem: dict[str, Any]) -> ApiError:
+    """The exception for a problem document given inside a success (a batch item's); its retry_after as header."""
+    status = problem.get("status")
+    retry_after = problem.get("retry_after")
+    headers = {"retry-after": str(retry_after)} if isinstance(retry_after, int | float | str) else {}
+    return error_class(status if isinstance(status, int) else 0, str(problem.get("type") or ""))(problem, headers)

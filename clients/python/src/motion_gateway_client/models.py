@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
@@ -37,6 +37,22 @@ def _integer(raw: dict[str, Any], key: str) -> int:
 def _optional_integer(raw: dict[str, Any], key: str) -> int | None:
     """An optional integer field."""
     return None if raw.get(key) is None else _integer(raw, key)
+
+
+def _optional_bool(raw: dict[str, Any], key: str) -> bool:
+    """An optional boolean field (absent: false)."""
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise MalformedResource(f"{key!r} must be a boolean, not {type(value).__name__}")
+    return value
+
+
+def _day(raw: dict[str, Any], key: str) -> date:
+    """A required YYYY-MM-DD day."""
+    try:
+        return date.fromisoformat(_text(raw, key))
+    except ValueError:
+        raise MalformedResource(f"{key!r} is not a YYYY-MM-DD day") from None
 
 
 def _moment(raw: dict[str, Any], key: str) -> datetime:
@@ -111,6 +127,9 @@ class Motion:
     error: MotionError | None = None
     submitted_at: datetime | None = None
     completed_at: datetime | None = None
+    credits: int | None = None
+    reuse: bool = False
+    reused_from: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -145,6 +164,9 @@ class Motion:
             error=None if raw.get("error") is None else MotionError.from_dict(raw["error"]),
             submitted_at=_optional_moment(raw, "submitted_at"),
             completed_at=_optional_moment(raw, "completed_at"),
+            credits=_optional_integer(raw, "credits"),
+            reuse=_optional_bool(raw, "reuse"),
+            reused_from=_optional_text(raw, "reused_from"),
             raw=raw,
         )
 
@@ -254,5 +276,76 @@ class Delivery:
             last_error=_optional_text(raw, "last_error"),
             finished_at=_optional_moment(raw, "finished_at"),
             attempts=tuple(DeliveryAttempt.from_dict(item) for item in _objects(raw, "attempts")),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class UsageItem:
+    """Motions and credits of one UTC day and model."""
+
+    day: date
+    model: str
+    motions: int
+    credits: int
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> UsageItem:
+        """Read one usage row."""
+        raw = _object(raw, "a usage item")
+        return cls(_day(raw, "day"), _text(raw, "model"), _integer(raw, "motions"), _integer(raw, "credits"))
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The caller's credit quota in its current period: size, period (day or month), used, reserved, reset."""
+
+    credits: int
+    period: str
+    used: int
+    reserved: int
+    resets_at: datetime
+
+    @property
+    def left(self) -> int:
+        """Credits still free in this period (never below 0)."""
+        return max(0, self.credits - self.used - self.reserved)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Quota:
+        """Read a `quota` object."""
+        raw = _object(raw, "quota")
+        return cls(
+            _integer(raw, "credits"),
+            _text(raw, "period"),
+            _integer(raw, "used"),
+            _integer(raw, "reserved"),
+            _moment(raw, "resets_at"),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The caller's credits and motions per UTC day and model over [from_, to], and its quota (None: none)."""
+
+    from_: date
+    to: date
+    total_credits: int
+    total_motions: int
+    items: tuple[UsageItem, ...] = ()
+    quota: Quota | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Usage:
+        """Read a usage document."""
+        raw = _object(raw, "usage")
+        return cls(
+            from_=_day(raw, "from"),
+            to=_day(raw, "to"),
+            total_credits=_integer(raw, "total_credits"),
+            total_motions=_integer(raw, "total_motions"),
+            items=tuple(UsageItem.from_dict(item) for item in _objects(raw, "items")),
+            quota=None if raw.get("quota") is None else Quota.from_dict(raw["quota"]),
             raw=raw,
         )
