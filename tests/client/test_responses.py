@@ -18,8 +18,9 @@ from motion_gateway_client import (
     Unauthorized,
     ValidationFailed,
 )
+from motion_gateway_client.batch import BatchResult
 from motion_gateway_client.errors import error_for, retry_after_seconds
-from motion_gateway_client.models import Delivery, Event, MalformedResource
+from motion_gateway_client.models import Delivery, Event, MalformedResource, Usage
 
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None)
 
@@ -83,7 +84,10 @@ MOTION = {
 
 
 @FUZZ
-@given(field=st.sampled_from([*MOTION, "avatar_id", "completed_at", "error"]), value=json_values)
+@given(
+    field=st.sampled_from([*MOTION, "avatar_id", "completed_at", "error", "credits", "reuse", "reused_from"]),
+    value=json_values,
+)
 def test_a_motion_with_any_field_changed_reads_or_raises_malformed_resource(field, value):
     """A Motion document with one field replaced by any JSON value: a Motion keeping it raw, or MalformedResource."""
     document = {**MOTION, field: value}
@@ -102,3 +106,60 @@ def test_any_json_is_a_resource_or_malformed(document):
     for resource in (Event, Delivery):
         with pytest.raises(MalformedResource):
             resource.from_dict(document)
+
+
+USAGE = {
+    "from": "2026-11-01", "to": "2026-11-30", "total_credits": 5, "total_motions": 2,
+    "items": [{"day": "2026-11-24", "model": "2.0", "motions": 2, "credits": 5}],
+    "quota": {"credits": 10, "period": "day", "used": 5, "reserved": 2, "resets_at": "2026-11-25T00:00:00+00:00"},
+}  # fmt: skip
+
+
+def test_a_batch_item_problem_becomes_its_exception_with_retry_after():
+    """A refused item's problem is the exception it would raise alone; its retry_after reads as the header."""
+    problem = {"type": "urn:motion-gateway:problem:quota-exceeded", "title": "t", "status": 429, "retry_after": 60}
+    result = BatchResult.from_dict(3, {"status": 429, "problem": problem})
+    assert (result.index, result.ok, result.motion) == (3, False, None)
+    assert isinstance(result.error, QuotaExceeded) and result.error.retry_after == 60.0
+    with pytest.raises(QuotaExceeded):
+        result.unwrap()
+    accepted = BatchResult.from_dict(0, {"status": 202, "motion": MOTION})
+    assert accepted.ok and accepted.unwrap().id == "mot_1" and accepted.error is None
+
+
+def test_usage_reads_every_field():
+    """A usage document: days as dates, items and the quota typed, what is left of the quota."""
+    usage = Usage.from_dict(USAGE)
+    assert (usage.from_.day, usage.to.day, usage.total_credits, usage.items[0].credits) == (1, 30, 5, 5)
+    assert usage.quota is not None and usage.quota.left == 3 and usage.quota.resets_at.tzinfo is not None
+
+
+@FUZZ
+@given(index=st.integers(min_value=0, max_value=99), document=json_values)
+def test_any_batch_item_is_a_result_or_malformed(index, document):
+    """Reading a batch entry from any JSON value: a result with a motion or an error, or MalformedResource."""
+    try:
+        result = BatchResult.from_dict(index, document)
+    except MalformedResource:
+        return
+    assert result.index == index and (result.motion is None) != (result.error is None)
+
+
+@FUZZ
+@given(field=st.sampled_from([*USAGE, "quota.period", "quota.resets_at", "items.0"]), value=json_values)
+def test_usage_with_any_field_changed_reads_or_raises_malformed_resource(field, value):
+    """A usage document with one field replaced by any JSON value: a Usage, or MalformedResource."""
+    document = json.loads(json.dumps(USAGE))
+    *parents, last = field.split(".")
+    target = document
+    for name in parents:
+        target = target[int(name)] if isinstance(target, list) else target[name]
+    if isinstance(target, list):
+        target[int(last)] = value
+    else:
+        target[last] = value
+    try:
+        usage = Usage.from_dict(document)
+    except MalformedResource:
+        return
+    assert usage.raw == document
