@@ -32,7 +32,6 @@ from devstack.redis import free_port, wait_for
 from tests.jogg_fixtures import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE = "https://img.example.com/portrait.png"
 
 
 def unique(label: str) -> str:
@@ -136,6 +135,7 @@ def stack(tmp_path, redis_with_password, database_with_password):
         "SANDBOX_HOST": "127.0.0.1", "SANDBOX_PORT": str(sandbox_port), "SANDBOX_API_KEY": values["jogg_key"],
         "SANDBOX_WEBHOOK_URL": f"{web}/webhooks/jogg", "SANDBOX_WEBHOOK_SECRET": values["jogg_webhook"],
         "SANDBOX_MOTION_SECONDS": "1",
+        "IMAGE_ALLOWED_NETWORKS": "127.0.0.0/8",  # pre-flight fetches the sandbox's test image, and logs doing so
     }  # fmt: skip
     running = Stack(tmp_path, env)
     bin_dir = Path(sys.executable).parent
@@ -147,6 +147,7 @@ def stack(tmp_path, redis_with_password, database_with_password):
     running.start("clock", sys.executable, "-m", "workers", "clock")
     wait_until(lambda: _answers(f"{web}/readyz"), timeout=60, interval=0.25)
     passwords = {"redis password": redis_password, "database password": database_password}
+    running.image = f"http://127.0.0.1:{sandbox_port}/_sandbox/images/1024x1536.png"
     running.web, running.secrets = web, {**values, **{k: v for k, v in passwords.items() if v}}
     yield running
     running.stop()
@@ -162,7 +163,7 @@ def test_no_secret_reaches_any_log_line(stack, httpserver):
     sent = [*_use_caller_keys(stack.web, alice, bob), *_use_ops_token(stack.web, stack.secrets["ops"])]
     sent += _signed_webhooks(stack.web, stack.secrets["jogg_webhook"])
     _malformed_requests(stack.web, stack.secrets["ops"], alice["api_key"])
-    motion_id = _create_motion(stack.web, alice["api_key"])
+    motion_id = _create_motion(stack.web, alice["api_key"], stack.image)
     wait_until(lambda: _completed_callback(httpserver, motion_id), timeout=90, interval=0.25)
     signatures = [request.headers["webhook-signature"] for request, _ in httpserver.log]
     stack.stop()
@@ -254,9 +255,9 @@ def _signed_webhooks(web: str, secret: str) -> list[str]:
     return [signature]
 
 
-def _create_motion(web: str, key: str) -> str:
-    """Create one motion through the API; returns its id."""
-    body = {"image_url": IMAGE, "name": "logged", "voice_id": "en-US-JennyNeural", "model": "2.0"}
+def _create_motion(web: str, key: str, image: str) -> str:
+    """Create one motion through the API (pre-flight on, the sandbox's image); returns its id."""
+    body = {"image_url": image, "name": "logged", "voice_id": "en-US-JennyNeural", "model": "2.0"}
     resp = requests.post(f"{web}/v1/motions", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=10)
     assert resp.status_code == 202, resp.text
     return resp.json()["id"]
