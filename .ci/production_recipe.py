@@ -31,8 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 ADMIN_DATABASE_URL = os.environ.get("CI_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 RECIPE_REDIS_URL = os.environ.get("RECIPE_REDIS_URL", "redis://127.0.0.1:6379/9")
 START_TIMEOUT = 300  # seconds: the first `make start` creates .venv and installs the requirements
-MOTION = {
-    "image_url": "https://example.com/avatar.png",
+MOTION = {  # image_url: the sandbox's test image (pre-flight fetches it; this machine has no internet)
     "name": "Recipe",
     "voice_id": "en-US-JennyNeural",
     "model": "2.0",
@@ -199,6 +198,7 @@ class Recipe:
             "PUBLIC_BASE_URL": self.web,
             "OPS_TOKEN": secrets.token_urlsafe(32),
             "CALLBACK_ALLOWED_NETWORKS": "127.0.0.1/32",
+            "IMAGE_ALLOWED_NETWORKS": "127.0.0.1/32",
             "PORT": str(self.web_port),
         }
         readme_has(*(f"`{name}`" for name in values))
@@ -236,7 +236,7 @@ class Recipe:
     def motion_completes_by_webhook(self, caller: dict) -> str:
         """A motion goes queued -> processing -> completed, the last move made by JoggAI's webhook."""
         auth = {"Authorization": f"Bearer {caller['api_key']}"}
-        created = requests.post(f"{self.web}/v1/motions", json=MOTION, headers=auth, timeout=10)
+        created = requests.post(f"{self.web}/v1/motions", json={**MOTION, "image_url": f"{self.sandbox_url}/_sandbox/images/1024x1536.png"}, headers=auth, timeout=10)
         if created.status_code != 202:
             raise Failure(f"POST /v1/motions answered {created.status_code}: {created.text}")
         url = f"{self.web}/v1/motions/{created.json()['id']}"
