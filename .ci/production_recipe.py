@@ -236,7 +236,8 @@ class Recipe:
     def motion_completes_by_webhook(self, caller: dict) -> str:
         """A motion goes queued -> processing -> completed, the last move made by JoggAI's webhook."""
         auth = {"Authorization": f"Bearer {caller['api_key']}"}
-        created = requests.post(f"{self.web}/v1/motions", json={**MOTION, "image_url": f"{self.sandbox_url}/_sandbox/images/1024x1536.png"}, headers=auth, timeout=10)
+        motion = {**MOTION, "image_url": f"{self.sandbox_url}/_sandbox/images/1024x1536.png"}
+        created = requests.post(f"{self.web}/v1/motions", json=motion, headers=auth, timeout=10)
         if created.status_code != 202:
             raise Failure(f"POST /v1/motions answered {created.status_code}: {created.text}")
         url = f"{self.web}/v1/motions/{created.json()['id']}"
