@@ -26,7 +26,7 @@ import psutil
 import requests
 
 from chaos import checks
-from chaos.scenarios import Load
+from chaos.scenarios import MOTION, Load
 from chaos.sentinel_failover import WINDOW_POSTS, WINDOW_SECONDS, SentinelStack
 from chaos.stack import Stack
 from devstack.redis import free_port
@@ -148,7 +148,8 @@ class SpreadLoad(Load):
         self.by_host: dict[str, int] = {}
 
     def _post(self, session: requests.Session, key: str, name: str) -> None:
-        body = {"image_url": "https://img.example.com/a.png", "voice_id": "v", "model": "2.0", "name": name}
+        image_url = self.stack.sandbox_url + MOTION["image_path"]  # pre-flight fetches the sandbox's test image
+        body = {"image_url": image_url, "voice_id": MOTION["voice_id"], "model": MOTION["model"], "name": name}
         headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": name}
         turn, deadline = hash(name) % len(self.hosts), time.monotonic() + 120
         while time.monotonic() < deadline:
