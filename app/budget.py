@@ -36,8 +36,13 @@ class PostBudget:
         return self.rate.get_expiry()
 
     def try_acquire(self) -> bool:
-        """Take one POST slot now if the window has room."""
-        return self._limiter.hit(self.rate, NAMESPACE, self._account)
+        """Take one POST slot now if the window has room, counting a freed slot only after the guard (see free_slots).
+
+        The guard is checked here too, not only by the dispatcher: a submit job that waited for its worker would
+        otherwise take a slot the instant it frees, and its POST could reach JoggAI inside the window of one that
+        arrived late. The hit itself stays atomic, so the window never holds more than its size.
+        """
+        return self.free_slots() > 0 and self._limiter.hit(self.rate, NAMESPACE, self._account)
 
     @property
     def guard_seconds(self) -> float:
