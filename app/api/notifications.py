@@ -7,8 +7,8 @@ from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
 from app.api.schemas import EventFeedQuerySchema
 from app.database import unit_of_work
+from app.domain import notification_history as history
 from app.extensions import db
-from app.notifications import history
 from app.shapes import DeliveryListSchema, DeliverySchema, EventFeedSchema
 
 blp = Blueprint("notifications", __name__, url_prefix="/v1", description="Callback deliveries and the event feed")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from app.cli.output import emit, run_action
 from app.database import unit_of_work
 from app.domain import callers, credits
+from app.domain import notification_history as history
 from app.models import CallbackEndpoint, Caller
-from app.notifications import history
 from app.notifications.url_safety import UnsafeCallbackUrl, check_callback_url
 
 MIN_WEIGHT, MAX_WEIGHT = 1, 100

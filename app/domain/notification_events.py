@@ -37,14 +37,3 @@ def record(session: Session, motion: Motion, status: Status) -> NotificationEven
         session.flush()  # the delivery's id, for its job
         nudges.ask_deliveries(session, [delivery.id])  # its callback job, enqueued once this commits
     return event
-
-
-def callback_body(event: NotificationEvent) -> dict:
-    """The JSON body POSTed to a callback URL: the same bytes on every attempt of this event."""
-    return {
-        "id": event.public_id,
-        "type": event.type,
-        "created_at": event.created_at.isoformat(),
-        "sequence": event.sequence,
-        "data": event.data,
-    }
