@@ -38,14 +38,18 @@ def requeue(session: Session, motion_id: str, reason: str) -> Motion:
 
     Releasing an uncertain submission is not a status change (the motion stays queued); it is recorded
     in the history as a queued -> queued event with source operator, and logged at WARNING. It may make
-    JoggAI create (and charge) a second motion if the first POST did reach it: the operator's call.
+    JoggAI create (and charge) a second motion if the first POST did reach it: the operator's call. So the
+    first POST's in-doubt charge stays and the re-POST is charged again once accepted (or in doubt), as a retry
+    from failed is; only the service's own resubmit after the grace (app.domain.doubt.act) carries it over.
     """
     require_storable("the reason", reason)
     motion = _load(session, motion_id, lock=True)
     if motion.status == Status.QUEUED and motion.submission_uncertain_at is not None:
         motion.submission_uncertain_at = motion.submit_started_at = motion.dispatched_at = None
+        motion.submission_evidence = motion.next_poll_at = motion.next_submit_at = motion.charged_at = None
         nudges.ask_dispatch(session)
-        detail = {"action": "released an uncertain submission for resubmission", "reason": reason}
+        detail = {"action": "released an uncertain submission for resubmission", "reason": reason,
+                  "charge": "the first POST's charge stays; the re-POST is charged again"}  # fmt: skip
         session.add(MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED,
                                 source=SOURCE, detail=detail))  # fmt: skip
         log.warning("motion %s: uncertain submission released for resubmission by an operator: %s", motion.id, reason)
