@@ -169,17 +169,19 @@ def resolve(session: Session, motion_id: str, client: JoggClient, policy: DoubtP
     """Look for evidence for one motion in doubt and act on it (or on the policy once the grace is over).
 
     Reads what it needs, ends the transaction, asks JoggAI, then locks the motion, checks it is still in
-    doubt and writes (the caller commits): no transaction or row lock is held over the calls to JoggAI.
+    the same doubt and writes (the caller commits): no transaction or row lock is held over the calls to
+    JoggAI. A doubt that ended meanwhile and began again (resubmitted, then lost again) is left to the next
+    look: what was read before that POST is no evidence about it.
     """
     motion = session.scalars(select(Motion).where(Motion.id == motion_id, *in_doubt())).first()
     if motion is None:
         end_reads(session)
         return DoubtOutcome.SETTLED
     name, has_before = motion.name, (motion.submission_evidence or {}).get("list_before") is not None
-    unlearned = _unlearned(session, name)
+    since, unlearned = motion.submission_uncertain_at, _unlearned(session, name)
     end_reads(session)
     reading = read(client, name, unlearned) if has_before else Reading(None, None, {})
-    motion = _lock(session, motion_id)
+    motion = _lock(session, motion_id, since)
     if motion is None:
         return DoubtOutcome.SETTLED
     _learn(session, reading.learned)
@@ -197,9 +199,15 @@ def decide(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, no
     return act(session, motion, seen, policy, now)
 
 
-def _lock(session: Session, motion_id: str) -> Motion | None:
-    """The motion, locked, if it is still in doubt (None if settled or held by another job)."""
-    stmt = select(Motion).where(Motion.id == motion_id, *in_doubt()).with_for_update(skip_locked=True)
+def _lock(session: Session, motion_id: str, since: datetime) -> Motion | None:
+    """The motion, locked, if it is still in the doubt that began at `since` (None if settled, or held by a job)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        # FOR UPDATE means nothing to SQLite: take its write lock first, so a second look waits and then reads
+        # what the first one wrote (else both could see the motion in doubt and both claim it)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    same_doubt = Motion.submission_uncertain_at == since
+    stmt = select(Motion).where(Motion.id == motion_id, *in_doubt(), same_doubt).with_for_update(skip_locked=True)
     return session.scalars(stmt.execution_options(populate_existing=True)).first()
 
 
