@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app import nudges
+from app import metrics, nudges
 from app.extensions import db
 
 
@@ -52,8 +52,10 @@ def commit_step(session: Session) -> None:
 
 
 def send_nudges(session: Session, committed) -> None:
-    """Hand what the committed transaction asked for to the app's sender (app.jobs.send_nudges, set at start)."""
-    names, delivery_ids = nudges.take(session, committed)
+    """Count the committed transaction's charges, and hand the jobs it asked for to the app's sender (app.jobs)."""
+    names, delivery_ids, charges = nudges.take(session, committed)
+    for caller, model, credits in charges:
+        metrics.CREDITS_SPENT.labels(caller, model).inc(credits)
     if (names or delivery_ids) and has_app_context():
         current_app.extensions[nudges.SENDER](names, delivery_ids)
 

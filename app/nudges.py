@@ -5,7 +5,7 @@ asks for the job that does it here; nothing is sent for a transaction that rolls
 enqueue after commit, pass ids). The asks are kept with the transaction that made them: a rollback,
 wherever it happens, leaves them with a finished transaction, and they are dropped. The rows themselves
 are the durable record of the work: a nudge lost with Redis only delays it until the clock or the sweep
-finds the rows.
+finds the rows. The credits a transaction charged are counted on /metrics the same way: once it commits.
 """
 
 from collections.abc import Callable
@@ -29,6 +29,7 @@ class Asked:
     transaction: SessionTransaction
     names: set[str] = field(default_factory=set)
     delivery_ids: list[int] = field(default_factory=list)
+    charges: list[tuple[str, str, int]] = field(default_factory=list)  # (caller, model, credits) for /metrics
 
 
 def open_transaction(session: Session | scoped_session) -> SessionTransaction | None:
@@ -69,6 +70,11 @@ def ask_deliveries(session: Session, delivery_ids: list[int]) -> None:
     _current(session).delivery_ids.extend(delivery_ids)
 
 
+def ask_charge_counted(session: Session, caller: str, model: str, credits: int) -> None:
+    """Count a charge in motion_gateway_credits_spent_total once this transaction commits (a rollback counts none)."""
+    _current(session).charges.append((caller, model, credits))
+
+
 def asked(session: Session) -> set[str]:
     """The nudge names the open transaction has asked for so far (none once it rolled back)."""
     asked_now = session.info.get(_ASKED)
@@ -77,12 +83,14 @@ def asked(session: Session) -> set[str]:
     return set(asked_now.names)
 
 
-def take(session: Session, committed: SessionTransaction | None) -> tuple[set[str], list[int]]:
-    """What the `committed` transaction asked for (nudge names, delivery ids), cleared from the session.
+def take(
+    session: Session, committed: SessionTransaction | None
+) -> tuple[set[str], list[int], list[tuple[str, str, int]]]:
+    """What the `committed` transaction asked for (nudge names, delivery ids, charges), cleared from the session.
 
     Asks left by any other (rolled-back) transaction are dropped: they were never work.
     """
     asked_then = session.info.pop(_ASKED, None)
     if asked_then is None or committed is None or asked_then.transaction is not committed:
-        return set(), []
-    return asked_then.names, asked_then.delivery_ids
+        return set(), [], []
+    return asked_then.names, asked_then.delivery_ids, asked_then.charges

@@ -5,15 +5,13 @@ accepted, so it costs nothing and charges nothing here. A POST whose answer was 
 it is charged: the ledger may then count a credit JoggAI did not take, never miss one it did.
 """
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import metrics
+from app import nudges
 from app.domain.credits import cost
 from app.models import Caller, Motion
 from app.models.types import utcnow
-
-_PENDING = "credit_charges"  # (caller name, model, credits) to count once the transaction commits
 
 
 def charge(session: Session, motion: Motion, costs: dict[str, int]) -> bool:
@@ -28,18 +26,5 @@ def charge(session: Session, motion: Motion, costs: dict[str, int]) -> bool:
     motion.credits = (motion.credits or 0) + spent
     motion.charged_at = utcnow()
     caller = session.scalar(select(Caller.name).where(Caller.id == motion.caller_id))
-    session.info.setdefault(_PENDING, []).append((caller or str(motion.caller_id), motion.model, spent))
+    nudges.ask_charge_counted(session, caller or str(motion.caller_id), motion.model, spent)  # counted once committed
     return True
-
-
-@event.listens_for(Session, "after_commit")
-def _count(session: Session) -> None:
-    """Count committed charges in motion_gateway_credits_spent_total{caller,model}."""
-    for caller, model, credits in session.info.pop(_PENDING, ()):
-        metrics.CREDITS_SPENT.labels(caller, model).inc(credits)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    """A rolled-back charge was never made."""
-    session.info.pop(_PENDING, None)

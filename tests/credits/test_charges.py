@@ -152,3 +152,38 @@ def test_a_retried_motion_is_preflighted_and_charged_again(make_motions, sandbox
     assert motion.credits == 4 and motion.charged_at > first_charged_at
     assert spent_metric(session, caller, "2.0") - before == 4
     assert sandbox_stats(sandbox)["credits_charged"] == 4
+
+
+def test_a_charge_is_counted_once_its_transaction_commits(make_motions, session):
+    """Counted by commit_step after the commit, with the transaction's nudges; charging again counts nothing more."""
+    from app.database import commit_step
+    from app.domain import charges
+
+    caller, (motion_id,) = make_motions(1, prefix="counted")
+    before = spent_metric(session, caller, "2.0")
+    assert charges.charge(session, reload(session, motion_id), {"2.0": 2})
+    assert spent_metric(session, caller, "2.0") == before  # not before the commit
+    commit_step(session)
+    assert spent_metric(session, caller, "2.0") - before == 2
+    assert not charges.charge(session, reload(session, motion_id), {"2.0": 2})  # once per POST
+    commit_step(session)
+    commit_step(session)  # a later commit does not count the earlier charge again
+    assert spent_metric(session, caller, "2.0") - before == 2
+
+
+def test_a_rolled_back_charge_is_never_counted(make_motions, session):
+    """A unit of work that fails, or a plain rollback: nothing stored, nothing counted, not even by the next commit."""
+    from app.database import commit_step, unit_of_work
+    from app.domain import charges
+
+    caller, (motion_id,) = make_motions(1, prefix="rolled-back")
+    before = spent_metric(session, caller, "2.0")
+    with pytest.raises(RuntimeError), unit_of_work(session):
+        charges.charge(session, reload(session, motion_id), {"2.0": 2})
+        raise RuntimeError("the transaction fails after the charge")
+    charges.charge(session, reload(session, motion_id), {"2.0": 2})
+    session.rollback()
+    commit_step(session)
+    motion = reload(session, motion_id)
+    assert motion.credits is None and motion.charged_at is None
+    assert spent_metric(session, caller, "2.0") == before
