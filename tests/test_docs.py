@@ -35,3 +35,14 @@ def test_the_callers_guide_lists_every_operation(client):
         written = re.sub(r"\{\w+\}", "{id}", path)
         for method in HTTP_METHODS & set(item):
             assert f"`{method.upper()} {written}`" in guide, f"{method.upper()} {path}"
+
+
+def test_the_callers_guide_explains_every_error_code():
+    """docs/api.md has a row for each `error.code` a motion can end with, pre-flight's included."""
+    from app.domain.doubt import SUBMISSION_LOST
+    from app.preflight import IMAGE_REJECTED, IMAGE_UNREACHABLE, VOICE_UNKNOWN
+
+    guide = (ROOT / "docs" / "api.md").read_text()
+    jogg = ["jogg_rejected", "jogg_failed", "jogg_error", "jogg_unavailable", "motion_expired"]
+    for code in [IMAGE_REJECTED, IMAGE_UNREACHABLE, VOICE_UNKNOWN, SUBMISSION_LOST, *jogg]:
+        assert f"\n| `{code}` |" in guide, code
