@@ -46,3 +46,15 @@ def test_the_callers_guide_explains_every_error_code():
     jogg = ["jogg_rejected", "jogg_failed", "jogg_error", "jogg_unavailable", "motion_expired"]
     for code in [IMAGE_REJECTED, IMAGE_UNREACHABLE, VOICE_UNKNOWN, SUBMISSION_LOST, *jogg]:
         assert f"\n| `{code}` |" in guide, code
+
+
+def test_the_operators_guide_lists_every_process_and_clock_task(settings):
+    """docs/operations.md shows each Procfile command as written and has a row for each clock task."""
+    from app.jobs import schedule
+
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, command = line.split(":", 1)
+        assert f"| {name} | `{command.strip()}` |" in guide, line
+    for task in schedule(settings):
+        assert f"\n| `{task.name}` |" in guide, task.name
