@@ -106,6 +106,14 @@ def readme_has(*texts: str) -> None:
         raise Failure(f"README.md does not say {missing!r}: the recipe and this test have drifted apart")
 
 
+def recipe_commands() -> list[str]:
+    """Every command in the shell blocks of README's "Running in production", in order."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("\n## Running in production\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
 def process_env() -> dict[str, str]:
     """The environment a newcomer's shell would have: no settings of ours, no virtualenv on PATH."""
     names = {line.split("=", 1)[0] for line in (REPO / ".env.example").read_text().splitlines() if "=" in line}
@@ -284,6 +292,8 @@ def main() -> int:
     recipe = Recipe(workdir)
     threading.Thread(target=recipe.receiver.serve_forever, daemon=True).start()
     try:
+        if recipe_commands() != [COPY_SETTINGS, START, REGISTER, CREATE_CALLER]:
+            raise Failure(f"README's recipe runs {recipe_commands()!r}; this test runs other commands")
         recipe.start_sandbox()
         recipe.configure()
         recipe.start()
