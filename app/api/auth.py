@@ -5,7 +5,7 @@ from enum import StrEnum
 from flask import Response, g, request
 
 from app import logs, metrics
-from app.api.json_input import NotJSON, load_json, unstorable_in_body, unstorable_in_request
+from app.api.json_input import NotJSON, load_json, unstorable_in_body, unstorable_in_request, whole_body
 from app.api.problems import problem, validation_problem
 from app.domain.callers import authenticate
 from app.extensions import db
@@ -79,7 +79,7 @@ def _check_body():
     if not has_body:
         return None
     try:
-        body = load_json(request.get_data(cache=True))
+        body = load_json(whole_body(request))
     except NotJSON as exc:
         return problem(400, "Malformed JSON", str(exc), "malformed-json")
     errors = unstorable_in_body(body)

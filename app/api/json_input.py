@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.domain.text import unstorable_reason as unstorable_text
 
@@ -19,6 +20,20 @@ _BRACKET = re.compile(rb"[\[\]{}]")
 
 class NotJSON(ValueError):
     """A body that is not RFC 8259 JSON, or nested too deep; the message says what is wrong."""
+
+
+def whole_body(request: Request, cache: bool = True) -> bytes:
+    """The request body; a streamed (chunked) one over MAX_CONTENT_LENGTH is RequestEntityTooLarge (413).
+
+    Werkzeug stops reading a body without Content-Length at the limit and returns what it read: a longer one
+    would be judged cut short (a 400 for JSON, a 401 for a webhook) instead of too large.
+    """
+    raw = request.get_data(cache=cache)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        if request.environ["wsgi.input"].read(1):  # the server's stream: more than the limit was sent
+            raise RequestEntityTooLarge()
+    return raw
 
 
 def load_json(raw: bytes) -> object:

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from app import metrics
 from app.api.auth import Credential, Refusal
+from app.api.json_input import whole_body
 from app.api.problems import problem
 from app.database import unit_of_work
 from app.domain import jogg_webhooks
@@ -26,7 +27,7 @@ class Receipt(StrEnum):
 @blp.post("/webhooks/jogg")
 def receive_jogg_webhook():
     """Verified events are stored (or counted as duplicates) and answered 200; the work happens in a job."""
-    raw = request.get_data(cache=False)  # the exact bytes JoggAI signed; nothing is parsed before verifying
+    raw = whole_body(request, cache=False)  # the exact bytes JoggAI signed; nothing is parsed before verifying
     signature = request.headers.get("X-Webhook-Signature")
     if not _signed_by_jogg(raw, signature):
         return _refuse(signature)

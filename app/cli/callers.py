@@ -17,6 +17,7 @@ from app.models import CallbackEndpoint, Caller
 from app.notifications.url_safety import UnsafeCallbackUrl, check_callback_url
 
 MIN_WEIGHT, MAX_WEIGHT = 1, 100
+MAX_QUOTA = 2**31 - 1  # callers.quota_credits is a 32-bit INTEGER column
 
 callers_cli = AppGroup("callers", help="Create and manage the services allowed to call the API.")
 
@@ -138,7 +139,8 @@ def _redeliver(session: Session, name: str, since) -> list[str]:
 
 @callers_cli.command("set-quota")
 @click.argument("name")
-@click.option("--credits", "quota", type=click.IntRange(min=1), help="Credits the caller may spend per period.")
+@click.option("--credits", "quota", type=click.IntRange(1, MAX_QUOTA),
+              help="Credits the caller may spend per period.")  # fmt: skip
 @click.option("--per", "period", type=click.Choice(credits.PERIODS), help="The quota period (UTC day or month).")
 @click.option("--none", "remove", is_flag=True, help="Remove the caller's quota.")
 def set_quota(name: str, quota: int | None, period: str | None, remove: bool) -> None:

@@ -26,9 +26,12 @@ class Replay:
 
 
 def request_hash(body: object) -> str:
-    """A fingerprint of a request body that ignores key order and whitespace."""
+    """A fingerprint of a request body that ignores key order and whitespace.
+
+    A lone surrogate (a batch item refused for it still belongs to the body) is hashed as its own bytes.
+    """
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 Claim = IdempotencyKey | Replay | None
