@@ -1,9 +1,17 @@
-"""Write the results table of a chaos run into docs/RELIABILITY.md, between per-mode markers."""
+"""Judge a chaos run, and write its results into docs/RELIABILITY.md between per-mode (or per-run) markers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELIABILITY = ROOT / "docs" / "RELIABILITY.md"
 
 SKELETON = """# Reliability: chaos runs
 
@@ -69,11 +77,52 @@ def section(meta: dict, results: list) -> str:
 
 
 def write_report(path: Path, meta: dict, results: list) -> None:
+    write_section(path, meta["mode"], section(meta, results))
+
+
+def write_section(path: Path, marker: str, body: str) -> None:
+    """Put body between `<!-- chaos:{marker}:begin -->` and its end marker (added at the end if missing)."""
     text = path.read_text() if path.exists() else SKELETON
-    mode = meta["mode"]
-    begin, end = f"<!-- chaos:{mode}:begin -->", f"<!-- chaos:{mode}:end -->"
+    begin, end = f"<!-- chaos:{marker}:begin -->", f"<!-- chaos:{marker}:end -->"
     if begin not in text:
         text += f"\n{begin}\n{end}\n"
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _m: f"{begin}\n{section(meta, results)}\n{end}", text)
+    text = pattern.sub(lambda _m: f"{begin}\n{body}\n{end}", text)
     path.write_text(text)
+
+
+@contextmanager
+def judged_run(result, stack, *others, started: float | None = None) -> Iterator[None]:
+    """One chaos run: a crash is a failure, the logs are kept when it failed, and every process set is stopped.
+
+    `result` has `failures`, `passed`, `logs` and `wall_seconds`; `others` (stopped first) and `stack` have
+    `stop()`; the stack's `keep_logs` and `run_dir` say whether and where its logs stay.
+    """
+    started = time.monotonic() if started is None else started
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001  (a crashed run is a failed run, reported)
+        result.failures.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        result.passed = not result.failures
+        if not result.passed:
+            stack.keep_logs = True
+            result.logs = str(stack.run_dir)
+        for part in (*others, stack):
+            part.stop()
+        result.wall_seconds = round(time.monotonic() - started, 1)
+
+
+def run_meta(command: str) -> dict:
+    """When, at which commit and by which command a run was made (the code under test is the checkout)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit.stdout.strip(),
+            "command": command}  # fmt: skip
+
+
+def write_run_row(marker: str, meta: dict, header: list[str], cells: list, path: Path = RELIABILITY) -> None:
+    """A full run's results as a one-row table under its own heading, between its markers."""
+    body = [f"#### `{meta['command']}`: {meta['date']}, commit `{meta['commit']}`", "",
+            "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            "| " + " | ".join(_cell(c) for c in cells) + " |"]  # fmt: skip
+    write_section(path, marker, "\n".join(body))

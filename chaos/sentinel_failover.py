@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from chaos import checks
+from chaos.report import judged_run, run_meta, write_run_row
 from chaos.scenarios import Load
 from chaos.stack import Stack
 from devstack.sentinel import SentinelGroup
@@ -93,20 +94,11 @@ def run(plan: FailoverPlan | None = None, keep_logs: bool = False, log=print) ->
     result = FailoverResult(motions=plan.motions)
     started = time.monotonic()
     stack = SentinelStack(keep_logs=keep_logs)
-    try:
+    with judged_run(result, stack, started=started):
         stack.start()
         log(f"[sentinel] stack up in {time.monotonic() - started:.1f} s on {stack.redis.url}")
         _load_and_fail_over(stack, plan, result, log)
         _judge(stack, plan, result, *_drain(stack, plan, result, log))
-    except Exception as exc:  # noqa: BLE001  (a crashed run is a failed run, reported)
-        result.failures.append(f"{type(exc).__name__}: {exc}")
-    finally:
-        result.passed = not result.failures
-        if not result.passed:
-            stack.keep_logs = True
-            result.logs = str(stack.run_dir)
-        stack.stop()
-        result.wall_seconds = round(time.monotonic() - started, 1)
     return result
 
 
@@ -183,6 +175,17 @@ def write_result(result: FailoverResult, path: Path) -> None:
         out.write(json.dumps(record, default=str) + "\n")
 
 
+def table_row(result: FailoverResult, plan: FailoverPlan) -> tuple[list[str], list]:
+    """docs/RELIABILITY.md's header and row for a run."""
+    header = ["motions", "fault", "429s", "failover: new master named / first submission after (s from the command)",
+              "callback re-sends", "drain (s)", "run (s)", "result"]  # fmt: skip
+    outcome = "pass" if result.passed else f"**FAIL**: {'; '.join(result.failures)}"
+    cells = [plan.motions, f"`SENTINEL FAILOVER` after {result.submitted_before_failover} submissions",
+             result.responses_429, f"{result.new_master_named_after} / {result.first_submission_after}",
+             result.callback_duplicates, result.drain_seconds, result.wall_seconds, outcome]  # fmt: skip
+    return header, cells
+
+
 def main() -> int:
     """`python -m chaos.sentinel_failover [--short]`: the full run (300 motions) or the CI one (100)."""
     import argparse
@@ -191,8 +194,11 @@ def main() -> int:
     parser.add_argument("--short", action="store_true", help="the CI size: 100 motions")
     args = parser.parse_args()
     plan = FailoverPlan() if args.short else FailoverPlan(motions=300, post_seconds=30, failover_after_submitted=120)
+    meta = run_meta("python -m chaos.sentinel_failover" + (" --short" if args.short else ""))
     result = run(plan, log=lambda line: print(line, flush=True))
     write_result(result, Path(__file__).resolve().parent.parent / "instance" / "sentinel-failover.jsonl")
+    if not args.short:
+        write_run_row("sentinel_failover:full", meta, *table_row(result, plan))
     print(json.dumps({k: v for k, v in asdict(result).items() if k != "metrics"}, default=str, indent=1))
     return 0 if result.passed else 1
 

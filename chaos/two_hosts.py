@@ -26,6 +26,7 @@ import psutil
 import requests
 
 from chaos import checks
+from chaos.report import judged_run, run_meta, write_run_row
 from chaos.scenarios import MOTION, Load
 from chaos.sentinel_failover import WINDOW_POSTS, WINDOW_SECONDS, SentinelStack
 from chaos.stack import Stack
@@ -203,7 +204,7 @@ def run(plan: TwoHostPlan | None = None, sentinel: bool = False, keep_logs: bool
     else:
         stack = BudgetStack("two-hosts", keep_logs=keep_logs, posts=POSTS, seconds=WINDOW)
     host_b = HostB(stack)
-    try:
+    with judged_run(result, stack, host_b, started=started):
         stack.start()
         host_b.start()
         log(f"[two hosts] up in {time.monotonic() - started:.1f} s (Redis: {stack.redis.url})")
@@ -217,16 +218,6 @@ def run(plan: TwoHostPlan | None = None, sentinel: bool = False, keep_logs: bool
         snap, drain, left = checks.wait_drained(stack, plan.motions, plan.drain_timeout)
         result.drain_seconds = round(drain, 1) if drain is not None else None
         _judge(stack, host_b, load, snap, left, plan, result)
-    except Exception as exc:  # noqa: BLE001  (a crashed run is a failed run, reported)
-        result.failures.append(f"{type(exc).__name__}: {exc}")
-    finally:
-        result.passed = not result.failures
-        if not result.passed:
-            stack.keep_logs = True
-            result.logs = str(stack.run_dir)
-        host_b.stop()
-        stack.stop()
-        result.wall_seconds = round(time.monotonic() - started, 1)
     return result
 
 
@@ -255,6 +246,17 @@ def _judge(stack: Stack, host_b: HostB, load: SpreadLoad, snap, left: str, plan:
         result.failures.append(f"host A processes died: {dead}")
 
 
+def table_row(result: TwoHostResult, plan: TwoHostPlan) -> tuple[list[str], list]:
+    """docs/RELIABILITY.md's header and row for a run."""
+    header = ["motions (accepted via host A / B)", "fault", "429s", "API answers", "drain (s)", "run (s)", "result"]
+    by_host = result.accepted_by_host
+    outcome = "pass" if result.passed else f"**FAIL**: {'; '.join(result.failures)}"
+    cells = [f"{plan.motions} ({by_host.get('A', 0)} / {by_host.get('B', 0)})", "; ".join(result.faults),
+             result.responses_429, result.metrics.get("api_statuses"), result.drain_seconds, result.wall_seconds,
+             outcome]  # fmt: skip
+    return header, cells
+
+
 def main() -> int:
     """`python -m chaos.two_hosts [--short] [--sentinel]`: the full run (300 motions) or the CI one (120)."""
     import argparse
@@ -266,7 +268,12 @@ def main() -> int:
     parser.add_argument("--sentinel", action="store_true", help="Redis under Sentinel, failing over with the kill")
     args = parser.parse_args()
     plan = TwoHostPlan() if args.short else TwoHostPlan(motions=300, post_seconds=30, drain_timeout=600)
+    flags = (" --short" if args.short else "") + (" --sentinel" if args.sentinel else "")
+    meta = run_meta("python -m chaos.two_hosts" + flags)
     result = run(plan, sentinel=args.sentinel, log=lambda line: print(line, flush=True))
+    if not args.short:
+        marker = "two_hosts_sentinel:full" if args.sentinel else "two_hosts:full"
+        write_run_row(marker, meta, *table_row(result, plan))
     print(json.dumps(asdict(result), default=str, indent=1))
     return 0 if result.passed else 1
 
