@@ -27,6 +27,7 @@ class JoggEvent(db.Model):
         Index("uq_jogg_events_event_event_id", "event", "event_id", unique=True),
         Index("ix_jogg_events_state_received", "state", "received_at"),
         Index("ix_jogg_events_jogg_motion_id", "jogg_motion_id"),
+        Index("ix_jogg_events_received_at", "received_at"),  # retention: raw webhooks past their keeping time
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -68,6 +68,8 @@ class Motion(db.Model):
         Index("ix_motions_caller_charged", "caller_id", "charged_at"),
         Index("ix_motions_charged_at", "charged_at"),  # burn rate and /ops' 7-day chart: by time, all callers
         Index("ix_motions_reused_from", "reused_from"),
+        Index("ix_motions_created_at", "created_at"),  # /ops: the last 24 h by status and hour, all callers
+        Index("ix_motions_updated_at", "updated_at"),  # retention's oldest finished motions; /ops' newest errors
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_motion_id)

@@ -85,7 +85,10 @@ class DeliveryAttempt(db.Model):
     """One POST of a delivery and what came back."""
 
     __tablename__ = "delivery_attempts"
-    __table_args__ = (Index("ix_delivery_attempts_delivery_id", "delivery_id"),)
+    __table_args__ = (
+        Index("ix_delivery_attempts_delivery_id", "delivery_id"),
+        Index("ix_delivery_attempts_at", "at"),  # retention: attempts past their keeping time
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
