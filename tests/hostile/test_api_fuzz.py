@@ -24,7 +24,9 @@ from tests.hostile.strategies import (
 )
 
 FIELDS = [*VALID, "photo_id", "description", "welcome_msg", "callback_url", "metadata", "external_id", "priority"]
-QUERY_NAMES = ["status", "external_id", "created_after", "created_before", "limit", "cursor", "wait", "after", "x"]
+QUERY_NAMES = [
+    "status", "external_id", "created_after", "created_before", "limit", "cursor", "wait", "after", "from", "to", "x",
+]  # fmt: skip
 BODY_LIMIT = 64 * 1024  # the test settings' MAX_BODY_BYTES
 BODY_DEPTH = 64  # contract section 8
 HEADER_NAMES = ["Idempotency-Key", "Accept", "Content-Type", "User-Agent", "X-Request-Id", "X-Forwarded-For"]
@@ -141,7 +143,7 @@ def test_any_path_parameter_at_every_route(client, auth, routes, route, segment)
 
 @settings(HOSTILE, max_examples=200)
 @given(
-    path=st.sampled_from(["/v1/motions", "/v1/motions/{id}", "/v1/events"]),
+    path=st.sampled_from(["/v1/motions", "/v1/motions/{id}", "/v1/events", "/v1/usage"]),
     query=st.dictionaries(st.sampled_from(QUERY_NAMES), st.one_of(odd_character, hostile_text), min_size=1, max_size=2),
 )
 def test_any_query_at_every_reading_route(client, auth, motion_id, path, query):

@@ -1,5 +1,7 @@
 """Generated hostile batches: never a 5xx, one result per item in order, and an item's problem never spills over."""
 
+import uuid
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,11 +28,15 @@ item = st.one_of(st.just(VALID), hostile_item)
 
 
 @settings(HOSTILE, max_examples=30)
-@given(items=st.lists(item, min_size=1, max_size=6))
-def test_a_hostile_batch_is_answered_item_by_item(client, auth, items):
-    """200 with one result per item in order (202 only for what a single POST accepts too), or a whole-batch 4xx."""
+@given(items=st.lists(item, min_size=1, max_size=6), keyed=st.booleans())
+def test_a_hostile_batch_is_answered_item_by_item(client, auth, items, keyed):
+    """200 with one result per item in order (202 only for what a single POST accepts too), or a whole-batch 4xx.
+
+    Half the batches carry an Idempotency-Key, so the whole body (refused items too) is fingerprinted.
+    """
     raw = dumps({"items": items})
-    resp = client.post("/v1/motions/batch", data=raw, content_type="application/json", headers=auth)
+    headers = {**auth, "Idempotency-Key": uuid.uuid4().hex} if keyed else auth
+    resp = client.post("/v1/motions/batch", data=raw, content_type="application/json", headers=headers)
     assert_answered(resp)
     if non_finite(items):
         assert resp.status_code in (400, 413)
