@@ -58,3 +58,11 @@ def test_the_operators_guide_lists_every_process_and_clock_task(settings):
         assert f"| {name} | `{command.strip()}` |" in guide, line
     for task in schedule(settings):
         assert f"\n| `{task.name}` |" in guide, task.name
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda page: page.name)
+def test_no_page_sends_the_reader_to_the_design_folder(page):
+    """The design notes are not in the repository: a page says what it needs, not "see CONTRACT.md"."""
+    text = page.read_text()
+    for name in ("CONTRACT.md", "JOGG_API.md", "ARCHITECTURE.md", "STYLE.md", "design/", "Contract section"):
+        assert name not in text, f"{page.name} names {name}"
