@@ -1,9 +1,10 @@
 """No secret in any log line: real gunicorn, worker, clock and release processes in production mode, every secret used.
 
 The stack runs as in production (`APP_ENV=production`, JSON logs, gunicorn.conf.py with its access log, LOG_LEVEL
-DEBUG to show as much as possible) against a Redis that requires a password and the JoggAI sandbox. With
-TEST_DATABASE_URL the database is PostgreSQL under a role with a password in DATABASE_URL; without it the database
-is a SQLite file, whose URL carries no password, so that one secret is not exercised in that mode.
+DEBUG to show as much as possible) against a Redis that requires a password (once a plain `redis://` server, once a
+Sentinel group named by `redis+sentinel://`, servers and sentinels behind the same password) and the JoggAI
+sandbox. With TEST_DATABASE_URL the database is PostgreSQL under a role with a password in DATABASE_URL; without it
+the database is a SQLite file, whose URL carries no password, so that one secret is not exercised in that mode.
 """
 
 import base64
@@ -29,6 +30,7 @@ from sqlalchemy.engine import make_url
 from app.config import normalise_database_url
 from devstack.redis import command as redis_command
 from devstack.redis import free_port, wait_for
+from devstack.sentinel import SentinelGroup
 from tests.jogg_fixtures import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,10 +81,14 @@ class Stack:
         return {path.name: path.read_text(errors="replace").splitlines() for path in sorted(self.logs.iterdir())}
 
 
-@pytest.fixture
-def redis_with_password(tmp_path):
-    """A private redis-server that requires a password; yields its URL (the password in it)."""
+@pytest.fixture(params=["redis", "sentinel"])
+def redis_with_password(request, tmp_path):
+    """A private redis-server, or a Sentinel group, that requires a password; yields its URL (the password in it)."""
     password, port = unique("redispw"), free_port()
+    if request.param == "sentinel":
+        with SentinelGroup(password=password) as group:
+            yield group.url, password
+        return
     argv = [*redis_command(port, str(tmp_path)), "--requirepass", password]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"redis://:{password}@127.0.0.1:{port}/0"
