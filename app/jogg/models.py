@@ -9,6 +9,7 @@ from app.jogg.errors import RetryableError, UnknownOutcome
 
 SUCCESS_STATUSES = frozenset({"completed"})
 FAILURE_STATUSES = frozenset({"failed", "error"})  # v2 says failed, v1 said error
+AVATAR_ID_MAX = 2**31 - 1  # motions.avatar_id is a 32-bit integer column
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class AddMotionResult:
         """Read add_motion's data; a success without a motion_id leaves the outcome unknown."""
         if not isinstance(data, dict) or not data.get("motion_id"):
             raise UnknownOutcome("add_motion answered success without a motion_id")
-        return cls(str(data["motion_id"]), str(data.get("status") or "pending"), as_int(data.get("avatar_id")))
+        return cls(str(data["motion_id"]), str(data.get("status") or "pending"), as_avatar_id(data.get("avatar_id")))
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class MotionStatus:
         return cls(
             motion_id=str(data.get("motion_id") or motion_id),
             status=str(data.get("status") or "").strip().lower(),
-            avatar_id=as_int(data.get("avatar_id")),
+            avatar_id=as_avatar_id(data.get("avatar_id")),
             preview_url=data.get("motion_preview_url") or data.get("preview_url") or None,
             error_msg=str(error_msg) if error_msg else None,
             raw=data,
@@ -123,7 +124,8 @@ class PhotoAvatar:
         raw_status = data.get("status")
         status = LIST_STATUSES.get(as_int(raw_status), str(raw_status or "").strip().lower())
         fail_msg = data.get("fail_msg")
-        return cls(as_int(avatar_id) or str(avatar_id), str(data.get("name") or ""), status,
+        number = as_avatar_id(avatar_id)  # an id too wide to store stays a string: matched, never stored
+        return cls(number if number is not None else str(avatar_id), str(data.get("name") or ""), status,
                    str(fail_msg) if fail_msg else None)  # fmt: skip
 
     def as_status(self) -> MotionStatus:
@@ -184,6 +186,15 @@ def voice_page(data: Any, custom: bool) -> VoicePage:
     more = data.get("has_more") if isinstance(data, dict) else None
     total = as_int(data.get("total")) if isinstance(data, dict) else None
     return VoicePage(voices, more if isinstance(more, bool) else None, total)
+
+
+def as_avatar_id(value: Any) -> int | None:
+    """An avatar id as an int when it fits `motions.avatar_id` (a 32-bit column): 0 to AVATAR_ID_MAX; None otherwise.
+
+    An id past it (a rude answer, or JoggAI's ids outgrowing 32 bits) would make every write of the motion fail.
+    """
+    number = as_int(value)
+    return number if number is not None and 0 <= number <= AVATAR_ID_MAX else None
 
 
 def as_int(value: Any) -> int | None:
