@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.tracking.conftest import live_app  # noqa: F401  (the app over HTTP, JoggAI's webhooks pointed at it)
+
 
 @pytest.fixture
 def run_jobs(run_jogg_jobs):
