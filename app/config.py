@@ -191,7 +191,7 @@ def _callback_settings(env: Env) -> dict:
 
 
 def _credit_settings(env: Env) -> dict:
-    """Pre-flight, credit costs, the low-credit alert and reuse (CONTRACT.md section 11)."""
+    """Pre-flight, credit costs, the low-credit alert and reuse (docs/credits.md)."""
     return {
         "preflight": env.bool("PREFLIGHT", True),
         "preflight_unreachable": env.str(

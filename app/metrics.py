@@ -75,7 +75,7 @@ PREFLIGHT_CHECKS = Counter(
 )
 CREDITS_SPENT = Counter(
     "motion_gateway_credits_spent",
-    "JoggAI credits charged: POSTs accepted or in doubt (CONTRACT.md section 11)",
+    "JoggAI credits charged: POSTs accepted or in doubt (docs/credits.md)",
     ["caller", "model"],
 )
 SWEEPS = Counter("mg_sweep_runs_total", "Self-healing sweeps run")
