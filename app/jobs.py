@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models.types import utcnow
 from app.notifications import delivery, sending
 from app.notifications.http import http_session
-from app.preflight import batch, claims
+from app.preflight import batch, claims, image
 from app.preflight.voices import VoiceCatalog
 from app.queues import CALLBACKS, DEFAULT, JOB_TIMEOUT, JOGG, job, owns_transaction
 
@@ -114,44 +114,51 @@ def preflight_motions() -> dict[str, int]:
     if runner is None:
         return {}  # another job is checking; it hands over to a fresh one when more waits
     try:
-        outcomes, full = check_batch(connection, settings, runner)
+        outcomes, claimed = check_batch(connection, settings, runner)
     finally:
         claims.give_back_runner(connection, runner)
-    if full:
+    if claimed and preflight_due():  # more came while this job checked (their nudges found it busy): hand over
+        queues.clear_nudge(connection, nudges.PREFLIGHT)  # a commit's nudge may hold it: the hand-over must not wait
         nudge(connection, nudges.PREFLIGHT)
     return outcomes
 
 
-def check_batch(connection: redis.Redis, settings: Settings, runner: str) -> tuple[dict[str, int], bool]:
-    """Claim the next batch, check it, record each verdict; returns the outcomes and whether the batch was full."""
+def check_batch(connection: redis.Redis, settings: Settings, runner: str) -> tuple[dict[str, int], int]:
+    """Claim the next batch, check it, record verdicts as they come; returns the outcomes and how many it claimed."""
     lookahead = max(PREFLIGHT_BATCH, preflight_lookahead())
     candidates = {c.id: c for c in checks.next_unchecked(db.session, lookahead, PREFLIGHT_BATCH * 4)}
     end_reads(db.session)  # no transaction stays open while voices and images are fetched
     claimed = [candidates[m] for m in claims.claim(connection, candidates, PREFLIGHT_BATCH)]
+    known = batch.voices_known(voice_catalog(), {c.voice_id for c in claimed})  # one read of the lists for the batch
     outcomes: dict[str, int] = {}
-    images: dict[str, str] = {}
-    readable = True  # the voice lists: once unreadable, not asked again in this batch (JoggAI may be down)
-    for candidate in claimed:
-        known = batch.voice_known(voice_catalog(), candidate.voice_id) if readable else None
-        readable = known is not None
-        if known is False:
-            record_verdict(connection, candidate.id, checks.verdict_for(None, False, candidate.voice_id, ""), outcomes)
-        else:
-            images[candidate.id] = candidate.image_url
+    unknown = [(c.id, checks.verdict_for(None, False, c.voice_id, "")) for c in claimed if known[c.voice_id] is False]
+    record_verdicts(connection, unknown, outcomes)  # an unknown voice needs no download
+    images = {c.id: c.image_url for c in claimed if known[c.voice_id] is not False}
     claims.extend_runner(connection, runner)  # the voice lists may have taken a while; the downloads take <= 10 s
-    for motion_id, image in batch.images(images, settings.image_allowed_networks):
-        verdict = checks.verdict_for(image, True, candidates[motion_id].voice_id, settings.preflight_unreachable)
-        record_verdict(connection, motion_id, verdict, outcomes)
-    return outcomes, len(claimed) == PREFLIGHT_BATCH
+    for finished in batch.image_groups(images, settings.image_allowed_networks):
+        verdicts = [(m, checks.verdict_for(found, True, candidates[m].voice_id, settings.preflight_unreachable))
+                    for m, found in finished]  # fmt: skip
+        record_verdicts(connection, verdicts, outcomes)
+    return outcomes, len(claimed)
 
 
-def record_verdict(connection: redis.Redis, motion_id: str, verdict: checks.Verdict, outcomes: dict) -> None:
-    """Record one motion's verdict and free its lease."""
-    outcome = checks.apply(db.session, motion_id, verdict)
-    commit_step(db.session)  # step: each verdict is kept as it comes, so a passed motion is dispatched without waiting
-    claims.release(connection, motion_id)
-    outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    metrics.PREFLIGHT_CHECKS.labels(outcome).inc()
+def record_verdicts(connection: redis.Redis, verdicts: list[tuple[str, checks.Verdict]], outcomes: dict) -> None:
+    """Record the verdicts that came together in one commit, and free their leases."""
+    if not verdicts:
+        return
+    recorded = [checks.apply(db.session, motion_id, verdict) for motion_id, verdict in verdicts]
+    commit_step(db.session)  # step: verdicts are kept as they come, so a passed motion is dispatched without waiting
+    claims.release(connection, [motion_id for motion_id, _ in verdicts])
+    for outcome in recorded:
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        metrics.PREFLIGHT_CHECKS.labels(outcome).inc()
+
+
+def preflight_due() -> bool:
+    """Whether some caller's next motions (PREFLIGHT_AHEAD_MINUTES of slots) still wait for pre-flight (a read)."""
+    due = checks.next_unchecked(db.session, max(PREFLIGHT_BATCH, preflight_lookahead()), 1)
+    end_reads(db.session)
+    return bool(due)
 
 
 def preflight_lookahead() -> int:
@@ -176,11 +183,27 @@ def nudge_preflight() -> int:
     """Clock task: motions near their turn wait for pre-flight (a lost nudge, Redis forgot, a lease ran out): nudge."""
     if not current_app.config["SETTINGS"].preflight:
         return 0
-    due = len(checks.next_unchecked(db.session, max(PREFLIGHT_BATCH, preflight_lookahead()), 1))
-    end_reads(db.session)
+    due = preflight_due()
     if due:
         nudge(current_app.extensions["redis"], nudges.PREFLIGHT)
-    return due
+    return int(due)
+
+
+def warm_up() -> None:
+    """At a worker's start: Pillow's readers loaded and the voice lists cached, so a first check needs only its image.
+
+    The lists are read from JoggAI only when no process has cached them. A failure is logged, never fatal.
+    """
+    if not current_app.config["SETTINGS"].preflight:
+        return
+    try:
+        image.warm()
+        if not voice_catalog().warm():
+            log.warning("pre-flight warm-up: JoggAI's voice lists could not be read; the first check reads them")
+    except Exception:  # noqa: BLE001 - the worker serves jobs anyway; the first check does what was left undone
+        log.exception("pre-flight warm-up failed")
+    finally:
+        end_reads(db.session)
 
 
 @job(queue=DEFAULT)

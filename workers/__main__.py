@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from app import create_app, queues
+from app import create_app, jobs, queues
 from app.logs import configure_logging
 from workers.clock import Clock
 from workers.worker import GatewayWorker
@@ -33,6 +33,8 @@ def run_worker(app, burst: bool, queue_names: list[str]) -> None:
     connection = queues.connect(app.config["SETTINGS"].redis_url, socket_timeout=None)
     wait_for_redis(connection)
     with app.app_context():
+        if queues.DEFAULT in queue_names:
+            jobs.warm_up()  # the pre-flight job runs on this queue: its first check should need only the image
         worker = GatewayWorker(queue_names, connection=connection)
         worker.work(burst=burst, logging_level=app.config["SETTINGS"].log_level)
 

@@ -1,8 +1,8 @@
-"""Checking a batch of motions at once: voices from the shared list, images on threads, verdicts as they come."""
+"""Checking a batch of motions at once: voices from one read of the shared lists, images on threads, as they come."""
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from app.notifications.http import new_session
 from app.preflight.image import ImageVerdict, check_image
@@ -11,13 +11,13 @@ from app.preflight.voices import VoiceCatalog, VoiceCheck
 log = logging.getLogger(__name__)
 
 
-def voice_known(catalog: VoiceCatalog, voice_id: str) -> bool | None:
-    """True or False from JoggAI's lists; None when they cannot be read (the check is skipped, logged)."""
-    found = catalog.check(voice_id)
-    if found is VoiceCheck.UNVERIFIABLE:
-        log.warning("pre-flight: JoggAI's voice lists cannot be read; voice %r not checked", voice_id[:100])
-        return None
-    return found is VoiceCheck.KNOWN
+def voices_known(catalog: VoiceCatalog, voice_ids: Iterable[str]) -> dict[str, bool | None]:
+    """True or False for each voice from JoggAI's lists (read once); None when they cannot be read (skipped, logged)."""
+    found = catalog.check_many(voice_ids)
+    if VoiceCheck.UNVERIFIABLE in found.values():
+        shown = [voice[:100] for voice in sorted(found)[:5]]
+        log.warning("pre-flight: JoggAI's voice lists cannot be read; voices %s not checked", shown)
+    return {voice: None if it is VoiceCheck.UNVERIFIABLE else it is VoiceCheck.KNOWN for voice, it in found.items()}
 
 
 def fetch_one(url: str, allowed: Sequence[str]) -> ImageVerdict:
@@ -26,13 +26,21 @@ def fetch_one(url: str, allowed: Sequence[str]) -> ImageVerdict:
         return check_image(url, allowed, session=session)
 
 
-def images(
+def image_groups(
     urls: dict[str, str], allowed: Sequence[str], fetch: Callable[[str, Sequence[str]], ImageVerdict] = fetch_one
-) -> Iterator[tuple[str, ImageVerdict]]:
-    """(motion id, verdict) for each image, in the order they finish: a slow host holds up only its own motion."""
+) -> Iterator[list[tuple[str, ImageVerdict]]]:
+    """(motion id, verdict) pairs as the images finish, those finished together in one group (recorded in one commit).
+
+    A slow host holds up only its own motions. An address several motions of the batch name is fetched once,
+    and its verdict given to each of them.
+    """
     if not urls:
         return
-    with ThreadPoolExecutor(max_workers=len(urls), thread_name_prefix="preflight") as pool:
-        futures = {pool.submit(fetch, url, allowed): motion_id for motion_id, url in urls.items()}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    motions_of: dict[str, list[str]] = {}
+    for motion_id, url in urls.items():
+        motions_of.setdefault(url, []).append(motion_id)
+    with ThreadPoolExecutor(max_workers=len(motions_of), thread_name_prefix="preflight") as pool:
+        pending = {pool.submit(fetch, url, allowed): url for url in motions_of}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            yield [(motion_id, future.result()) for future in done for motion_id in motions_of[pending.pop(future)]]

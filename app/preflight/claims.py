@@ -34,16 +34,24 @@ def give_back_runner(connection: redis.Redis, token: str) -> None:
 
 
 def claim(connection: redis.Redis, motion_ids: Iterable[str], limit: int, seconds: float = LEASE_SECONDS) -> list[str]:
-    """Up to `limit` of these motions, each leased to this job (a motion another job holds is passed over)."""
+    """Up to `limit` of these motions, each leased to this job (a motion another job holds is passed over).
+
+    The leases are asked for `limit` at a time in one round trip, so a batch usually costs one.
+    """
     claimed: list[str] = []
-    for motion_id in motion_ids:
-        if len(claimed) >= limit:
-            break
-        if connection.set(CLAIM_PREFIX + motion_id, 1, nx=True, px=int(seconds * 1000)):
-            claimed.append(motion_id)
+    waiting = list(motion_ids)
+    while waiting and len(claimed) < limit:
+        tried, waiting = waiting[: limit - len(claimed)], waiting[limit - len(claimed) :]
+        with connection.pipeline(transaction=False) as pipe:
+            for motion_id in tried:
+                pipe.set(CLAIM_PREFIX + motion_id, 1, nx=True, px=int(seconds * 1000))
+            taken = pipe.execute()
+        claimed += [motion_id for motion_id, took in zip(tried, taken, strict=True) if took]
     return claimed
 
 
-def release(connection: redis.Redis, motion_id: str) -> None:
-    """A motion's verdict is recorded: its lease is no longer needed."""
-    connection.delete(CLAIM_PREFIX + motion_id)
+def release(connection: redis.Redis, motion_ids: Iterable[str]) -> None:
+    """These motions' verdicts are recorded: their leases are no longer needed (one round trip)."""
+    keys = [CLAIM_PREFIX + motion_id for motion_id in motion_ids]
+    if keys:
+        connection.delete(*keys)

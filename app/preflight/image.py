@@ -72,6 +72,11 @@ def check_image(
         return ImageVerdict(IMAGE_UNREACHABLE, "image could not be fetched: the check itself failed (logged)")
 
 
+def warm() -> None:
+    """Load Pillow's JPEG and PNG readers now (a worker's start), not during the first check."""
+    Image.preinit()
+
+
 def judge_stream(response: requests.Response, deadline: Deadline, max_bytes: int) -> ImageVerdict:
     """Read the body; stop early when the header already decides a rejection or the size passes max_bytes."""
     declared = response.headers.get("Content-Length", "")

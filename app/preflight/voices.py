@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import redis
@@ -80,12 +80,21 @@ class VoiceCatalog:
 
     def check(self, voice_id: str) -> VoiceCheck:
         """KNOWN, UNKNOWN, or UNVERIFIABLE when no list could be read."""
-        voices = self.cached() or self.refresh()
+        return self.check_many([voice_id])[voice_id]
+
+    def check_many(self, voice_ids: Iterable[str]) -> dict[str, VoiceCheck]:
+        """check() for several voice ids at once: one read of the lists, at most one more for voices not on them."""
+        wanted = set(voice_ids)
+        voices = self.cached() or self.refresh() if wanted else None
         if voices is None:
-            return VoiceCheck.UNVERIFIABLE
-        if voice_id not in voices.voice_ids and self.clock() - voices.fetched_at >= RECHECK_UNKNOWN_AFTER:
+            return dict.fromkeys(wanted, VoiceCheck.UNVERIFIABLE)
+        if not wanted <= voices.voice_ids and self.clock() - voices.fetched_at >= RECHECK_UNKNOWN_AFTER:
             voices = self.refresh() or voices
-        return VoiceCheck.KNOWN if voice_id in voices.voice_ids else VoiceCheck.UNKNOWN
+        return {voice: VoiceCheck.KNOWN if voice in voices.voice_ids else VoiceCheck.UNKNOWN for voice in wanted}
+
+    def warm(self) -> bool:
+        """Make sure the lists are cached (read from JoggAI if no process has them yet); whether they could be read."""
+        return (self.cached() or self.refresh()) is not None
 
     def cached(self) -> VoiceList | None:
         """The shared list while fresh; this process's copy when Redis cannot be asked."""

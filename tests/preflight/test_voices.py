@@ -163,3 +163,26 @@ def test_a_catalog_from_the_settings(jogg, cache, settings):
     catalog.key = cache[1]
     assert catalog.ttl == 77 and catalog.check("clone-b") is VoiceCheck.KNOWN
     assert unknown_voice_message("x" * 300).startswith("voice_id 'xxx") and len(unknown_voice_message("x" * 300)) < 200
+
+
+def test_a_batch_of_voices_costs_one_read_of_the_lists(jogg, cache):
+    """check_many: one Redis read for the whole batch, one more look at JoggAI only for voices not on an old list."""
+    run, client = jogg
+    clock = Clock()
+    catalog = VoiceCatalog(client, cache[0], key=cache[1], clock=clock)
+    assert catalog.warm() and catalog.counts["fetches"] == 1
+    found = catalog.check_many(["clone-a", "en-US-JennyNeural", "nope", "clone-a"])
+    assert found == {"clone-a": VoiceCheck.KNOWN, "en-US-JennyNeural": VoiceCheck.KNOWN, "nope": VoiceCheck.UNKNOWN}
+    assert catalog.counts["cache_hits"] == 1 and catalog.counts["fetches"] == 1  # a fresh list is trusted
+    clock.now += RECHECK_UNKNOWN_AFTER + 1
+    assert catalog.check_many(["clone-a", "nope", "nope-2"])["nope"] is VoiceCheck.UNKNOWN
+    assert catalog.counts["fetches"] == 2  # one second look for both unknown voices
+    assert catalog.check_many([]) == {} and catalog.counts["cache_hits"] == 2
+
+
+def test_unreadable_lists_leave_a_batch_unverifiable(jogg, cache):
+    """A bad key: every voice of the batch is unverifiable (skipped), and warm() says the lists were not read."""
+    run, _ = jogg
+    catalog = VoiceCatalog(JoggClient(run.base_url, "wrong-key"), cache[0], key=cache[1])
+    assert not catalog.warm()
+    assert catalog.check_many(["a", "b"]) == {"a": VoiceCheck.UNVERIFIABLE, "b": VoiceCheck.UNVERIFIABLE}

@@ -3,13 +3,14 @@
 import threading
 
 import pytest
+from rq import Queue
 from sqlalchemy import select
 
-from app import jobs
+from app import jobs, queues
 from app.domain import preflight as checks
 from app.jogg import JoggClient
 from app.models import Motion, MotionEvent, Status
-from app.preflight import claims
+from app.preflight import batch, claims, voices
 from tests.jogg_fixtures import sandbox_stats, wait_until
 
 GOOD = "/600x800.png"
@@ -187,3 +188,49 @@ def test_unreadable_voice_lists_skip_the_voice_check(jogg_app, make_motions, ima
     assert in_app(jobs.preflight_motions) == {"passed": 2}
     assert all(reload(session, m).preflight_at is not None for m in ids)
     assert "voice lists cannot be read" in caplog.text
+
+
+def preflight_jobs(connection) -> int:
+    """Pre-flight jobs waiting in the default queue."""
+    queue = Queue(queues.DEFAULT, connection=connection)
+    return sum(job.func_name == queues.path_of(jobs.preflight_motions) for job in queue.jobs)
+
+
+def test_a_motion_queued_during_a_check_gets_a_fresh_job(make_motions, image_host, in_app, jogg_app, monkeypatch):
+    """Its nudge found the runner busy: the runner, done, sees it waiting and hands over at once (not on the clock)."""
+    caller, _ = make_motions(1, image_url=image_host.url(GOOD), voice_id=VOICE)
+    checking = batch.image_groups
+
+    def while_checking(*args, **kwargs):
+        make_motions(1, caller, image_url=image_host.url("/later/600x800.png"), voice_id=VOICE)  # no nudge sent
+        yield from checking(*args, **kwargs)
+
+    monkeypatch.setattr(jobs.batch, "image_groups", while_checking)
+    connection = jogg_app.extensions["redis"]
+    before = preflight_jobs(connection)
+    assert in_app(jobs.preflight_motions) == {"passed": 1}
+    assert preflight_jobs(connection) == before + 1
+    monkeypatch.setattr(jobs.batch, "image_groups", checking)
+    assert in_app(jobs.preflight_motions) == {"passed": 1}  # the fresh job checks it; nothing more waits
+    assert preflight_jobs(connection) == before + 1
+
+
+def test_a_job_that_claims_nothing_hands_nothing_over(make_motions, image_host, in_app, jogg_app):
+    """The waiting motion is leased to another job: no hand-over, so no job chases a lease it cannot take."""
+    _, (motion_id,) = make_motions(1, image_url=image_host.url(GOOD), voice_id=VOICE)
+    connection = jogg_app.extensions["redis"]
+    assert claims.claim(connection, [motion_id], 1) == [motion_id]
+    before = preflight_jobs(connection)
+    assert in_app(jobs.preflight_motions) == {}
+    assert preflight_jobs(connection) == before and image_host.hits == {}
+
+
+@pytest.mark.parametrize("preflight", [True, False])
+def test_a_worker_start_warms_the_voice_lists(preflight, jogg_app, sandbox, in_app):
+    """With pre-flight on, a worker's start caches JoggAI's voice lists for every process; off, it asks nothing."""
+    jogg_app.config["SETTINGS"] = jogg_app.config["SETTINGS"].with_overrides(preflight=preflight)
+    connection = jogg_app.extensions["redis"]
+    connection.delete(voices.CACHE_KEY)
+    in_app(jobs.warm_up)
+    assert bool(connection.exists(voices.CACHE_KEY)) is preflight
+    assert bool(sandbox_stats(sandbox)["voice_lists"]) is preflight
