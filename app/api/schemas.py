@@ -1,5 +1,6 @@
 """What the API accepts: the request bodies, query strings and headers it parses, and every rule on them."""
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import UTC
@@ -80,7 +81,7 @@ class MotionCreateSchema(Schema):
     def _image_url_is_reachable(self, data, **_):
         """JoggAI fetches image_url: refuse a host it cannot reach, unless IMAGE_ALLOWED_NETWORKS lists it."""
         url = data.get("image_url")
-        reason = url and image_url_refusal(url, current_app.config["SETTINGS"].image_allowed_networks)
+        reason = url and _image_url_refusal(url, current_app.config["SETTINGS"].image_allowed_networks)
         if reason:
             raise ValidationError(reason, "image_url")
 
@@ -92,6 +93,12 @@ class MotionCreateSchema(Schema):
             raise ValidationError(f"must be nested at most {METADATA_DEPTH} levels deep", "metadata")
         if meta is not None and len(json.dumps(meta, separators=(",", ":")).encode()) > METADATA_LIMIT:
             raise ValidationError(f"must be at most {METADATA_LIMIT} bytes serialized", "metadata")
+
+
+@functools.lru_cache(maxsize=1024)
+def _image_url_refusal(url: str, allowed: tuple[str, ...]) -> str | None:
+    """image_url_refusal remembered per address: it reads no DNS, so its answer for a URL and allowlist holds."""
+    return image_url_refusal(url, allowed)
 
 
 BATCH_LIMIT = 100

@@ -42,7 +42,7 @@ def transition(session, motion: Motion, target: Status, source: Source, detail: 
     now = utcnow()
     motion.status = target
     motion.updated_at = now
-    _stamp(motion, target, now)
+    _stamp(motion, target, now, current)
     event = MotionEvent(
         motion_id=motion.id, at=now, from_status=current, to_status=target, source=source, detail=detail
     )
@@ -84,13 +84,13 @@ def _known(source: Source | str) -> Source:
         raise ValueError(f"unknown source {source!r}") from None
 
 
-def _stamp(motion: Motion, target: Status, now) -> None:
+def _stamp(motion: Motion, target: Status, now, current: Status | None) -> None:
     """Set the timestamps and fields that belong to reaching a status."""
     if target is Status.PROCESSING:
         motion.submitted_at = now
     elif target in (Status.COMPLETED, Status.FAILED, Status.CANCELLED):
         motion.completed_at = now
-    elif target is Status.QUEUED:
+    elif target is Status.QUEUED and current is not None:  # a new motion has no submission to forget
         _reset_submission(motion)
 
 
