@@ -107,12 +107,12 @@ def preflight_motions() -> dict[str, int]:
     rest to a fresh job queued behind the waiting submissions.
     """
     connection, settings = current_app.extensions["redis"], current_app.config["SETTINGS"]
-    queues.clear_nudge(connection, nudges.PREFLIGHT)
-    if not settings.preflight:
-        return {}
-    runner = claims.take_runner(connection)
+    runner = claims.take_runner(connection) if settings.preflight else None
     if runner is None:
-        return {}  # another job is checking; it hands over to a fresh one when more waits
+        # Off, or another job is checking: the nudge stays held (at most NUDGE_HOLD_MS), so the commits meanwhile
+        # do not queue a job each; the runner hands over to a fresh job when more waits, the clock covers the rest.
+        return {}
+    queues.clear_nudge(connection, nudges.PREFLIGHT)
     try:
         outcomes, claimed = check_batch(connection, settings, runner)
     finally:
@@ -384,8 +384,7 @@ def send_nudges(names: set[str], delivery_ids: list[int]) -> None:
     except redis.RedisError as exc:
         log.warning("enqueue failed, the sweep will pick the work up: %s", exc.__class__.__name__)
     try:
-        for name in sorted(names):
-            nudge(connection, name)
+        queues.nudge_many(connection, {name: NUDGED[name] for name in sorted(names)})
     except redis.RedisError as exc:
         log.warning("nudge failed, the clock will find the work: %s", exc.__class__.__name__)
 

@@ -175,9 +175,19 @@ def nudge_lock(name: str) -> str:
 
 def nudge(connection: redis.Redis, name: str, function: Callable) -> None:
     """Enqueue the job unless a `name` nudge is already waiting (a burst of commits shares one job)."""
-    if connection.set(nudge_lock(name), 1, nx=True, px=NUDGE_HOLD_MS):
-        spec = spec_of(function)
-        Queue(spec.queue, connection=connection).enqueue_call(spec.function, **_options(spec, None, ()))
+    nudge_many(connection, {name: function})
+
+
+def nudge_many(connection: redis.Redis, functions: dict[str, Callable]) -> None:
+    """`nudge` for several names: their holds are tried in one round trip, a job enqueued for each one taken."""
+    with connection.pipeline(transaction=False) as pipe:
+        for name in functions:
+            pipe.set(nudge_lock(name), 1, nx=True, px=NUDGE_HOLD_MS)
+        taken = pipe.execute()
+    for function, took in zip(functions.values(), taken, strict=True):
+        if took:
+            spec = spec_of(function)
+            Queue(spec.queue, connection=connection).enqueue_call(spec.function, **_options(spec, None, ()))
 
 
 def clear_nudge(connection: redis.Redis, name: str) -> None:
