@@ -1,29 +1,88 @@
-"""JoggAI's POST budget: one moving-window limiter in Redis shared by every process (the `limits` library)."""
+"""JoggAI's POST budget: one moving window in Redis shared by every process, each slot dated by JoggAI's answer.
+
+JoggAI counts a POST when it arrives; we cannot see that instant, but we can bound it. A slot is taken just
+before sending and dated pessimistically (now + the longest a POST may take); once the answer is in (or the
+client gave up), it is dated again by Redis' clock at that moment, after the POST's arrival. A slot frees one
+window after its date, so two POSTs that share a slot arrive at least a window apart, whatever the network
+did: no fixed guard. Every time is Redis' own (TIME inside the scripts), so clocks of several hosts never mix.
+"""
 
 import hashlib
+import logging
+import secrets
 import time
+from dataclasses import dataclass
 
+import redis
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
-from app.redis_connection import limits_storage
+from app.redis_connection import connect
 
-NAMESPACE = "jogg-post"
-GUARD_SHARE, GUARD_MAX = 0.025, 1.0  # a freed slot is handed out again after 2.5 % of the window, at most 1 s
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "LIMITS:jogg-post-slots"  # a sorted set: member = one POST's slot, score = the time it counts from
+# A slot taken is dated this far ahead of its POST's longest life (JoggAI's connect and read timeouts), for
+# recording the attempt before sending: the date it keeps if its process dies before the answer settles it.
+SEND_ALLOWANCE = 5.0
+
+# KEYS[1] the window; ARGV: window seconds, size, hold seconds, slot id, optional now (tests).
+ACQUIRE = """
+local now = tonumber(ARGV[5])
+if not now then local t = redis.call('TIME'); now = t[1] + t[2] / 1e6 end
+local window, size, hold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < size then
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil((hold + window) * 1000))
+  return {1, '0'}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tostring(tonumber(oldest[2]) + window - now)}
+"""
+# KEYS[1] the window; ARGV: slot id, optional now. Dates the slot now, if that is earlier than its date.
+SETTLE = """
+local now = tonumber(ARGV[2])
+if not now then local t = redis.call('TIME'); now = t[1] + t[2] / 1e6 end
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and now < tonumber(score) then redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1]) end
+return 1
+"""
+# KEYS[1] the window; ARGV: window seconds, size, horizon seconds, optional now.
+# Returns {slots free now, slots free within the horizon, seconds until one is free}.
+STATE = """
+local now = tonumber(ARGV[4])
+if not now then local t = redis.call('TIME'); now = t[1] + t[2] / 1e6 end
+local window, size, horizon = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local used = redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), '+inf')
+local freeing = redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), now - window + horizon)
+local wait = 0
+if used >= size then
+  local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  wait = tonumber(oldest[2]) + window - now
+end
+return {math.max(0, size - used), math.max(0, size - used) + freeing, tostring(wait)}
+"""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One POST's place in the window, to be settled once JoggAI answered."""
+
+    id: str
 
 
 class PostBudget:
     """At most N POSTs to JoggAI per window per API key, counted across all processes."""
 
-    def __init__(self, redis_url: str, rate: str, api_key: str):
-        """A moving-window limiter in Redis for the rate, keyed by the API key."""
+    def __init__(self, redis_url: str, rate: str, api_key: str, post_timeout: float = 13.05):
+        """A window in Redis for the rate, keyed by a fingerprint of the API key (the key never goes to Redis)."""
         self.rate: RateLimitItem = parse(rate)
-        storage_url, options = limits_storage(redis_url)  # a Sentinel URL in the form `limits` reads
-        self._storage = storage_from_string(storage_url, **options)
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        # The key itself never goes to Redis: only a short fingerprint of it.
-        self._account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+        self.hold = post_timeout + SEND_ALLOWANCE
+        self.clock = None  # tests set a function returning the time the scripts use; None: Redis' clock
+        self._redis = connect(redis_url)
+        account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+        self._key = f"{KEY_PREFIX}:{account}:{self.size}/{self.window_seconds}"
+        self._acquire, self._settle, self._state = (self._redis.register_script(s) for s in (ACQUIRE, SETTLE, STATE))
 
     @property
     def size(self) -> int:
@@ -35,45 +94,60 @@ class PostBudget:
         """Length of the window."""
         return self.rate.get_expiry()
 
-    def try_acquire(self) -> bool:
-        """Take one POST slot now if the window has room, counting a freed slot only after the guard (see free_slots).
+    def acquire(self, wait: float = 0.0) -> Slot | None:
+        """Take a slot as soon as one frees, waiting at most `wait` seconds; None if none frees in time.
 
-        The guard is checked here too, not only by the dispatcher: a submit job that waited for its worker would
-        otherwise take a slot the instant it frees, and its POST could reach JoggAI inside the window of one that
-        arrived late. The hit itself stays atomic, so the window never holds more than its size.
+        The caller sends its POST, then settles the slot (or releases it if nothing was sent).
         """
-        return self.free_slots() > 0 and self._limiter.hit(self.rate, NAMESPACE, self._account)
+        deadline = time.monotonic() + wait
+        slot = Slot(secrets.token_hex(8))
+        while True:
+            taken, retry_in = self._acquire(
+                keys=[self._key], args=[self.window_seconds, self.size, self.hold, slot.id, self._now()]
+            )
+            if taken:
+                return slot
+            retry_in = float(retry_in)
+            if time.monotonic() + retry_in > deadline:
+                return None
+            time.sleep(retry_in + 0.0005)  # just past the instant the oldest POST leaves the window
 
-    @property
-    def guard_seconds(self) -> float:
-        """How long a slot stays unused after it frees: room for JoggAI seeing our POSTs a little late."""
-        return min(GUARD_MAX, self.window_seconds * GUARD_SHARE)
+    def try_acquire(self) -> bool:
+        """Take a slot now if one is free; it stays dated ahead by the hold, as nothing settles it."""
+        return self.acquire() is not None
+
+    def settle(self, slot: Slot) -> None:
+        """Date the slot now, after JoggAI's answer (or the client's giving up): its POST arrived before this.
+
+        Never raises: with Redis unreachable the slot keeps its date ahead (safe, only slower to free), and the
+        POST's answer, which the caller still has to store, matters more.
+        """
+        try:
+            self._settle(keys=[self._key], args=[slot.id, self._now()])
+        except redis.RedisError as exc:
+            log.warning("POST slot not settled, it frees after the hold: %s", exc.__class__.__name__)
+
+    def release(self, slot: Slot) -> None:
+        """Give the slot back: nothing was sent with it."""
+        self._redis.zrem(self._key, slot.id)
+
+    def state(self, horizon: float = 0.0) -> tuple[int, int, float]:
+        """(slots free now, slots free now or within `horizon` seconds, seconds until one is free)."""
+        free, soon, wait = self._state(keys=[self._key], args=[self.window_seconds, self.size, horizon, self._now()])
+        return int(free), int(soon), float(wait)
 
     def free_slots(self) -> int:
-        """How many POSTs the window allows now, counting a slot free only once it has been free for the guard.
-
-        JoggAI counts a POST when it arrives; we count it just before sending. A POST that arrived late
-        (a busy network or server) would make the POST that reuses its slot exactly one window later
-        arrive too early; the guard keeps the dispatcher from handing such a slot out at once.
-        """
-        return self.slots()[0]
+        """How many POSTs the window allows now."""
+        return self.state()[0]
 
     def next_free_in(self) -> float:
         """Seconds until free_slots() is above zero (0.0 if it is now)."""
-        return self.slots()[1]
-
-    def slots(self) -> tuple[int, float]:
-        """(free slots now, seconds until one is free), from one read of the window plus the guard."""
-        key = self.rate.key_for(NAMESPACE, self._account)
-        oldest, count = self._storage.get_moving_window(key, self.size, self.window_seconds + self.guard_seconds)
-        if count < self.size:
-            return self.size - count, 0.0
-        return 0, max(0.0, oldest + self.window_seconds + self.guard_seconds - time.time())
-
-    def next_slot_at(self) -> float:
-        """Unix time at which the oldest POST in the window leaves it."""
-        return self._limiter.get_window_stats(self.rate, NAMESPACE, self._account).reset_time
+        return self.state()[2]
 
     def reset(self) -> None:
         """Forget every recorded POST (tests and operators only)."""
-        self._limiter.clear(self.rate, NAMESPACE, self._account)
+        self._redis.delete(self._key)
+
+    def _now(self) -> float | str:
+        """The time given to the scripts: the test clock's, or empty for Redis' own."""
+        return self.clock() if self.clock else ""

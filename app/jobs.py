@@ -5,7 +5,6 @@ the few commits inside a job are named steps, each with its reason (listed in do
 """
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -48,6 +47,7 @@ def submit_motion(motion_id: str) -> str:
         jogg_connection.jogg_client(),
         jogg_connection.post_budget(),
         replace(jogg_connection.submit_policy(), credit_costs=costs),
+        slot_wait=dispatcher.SLOT_WAIT,
     )
     metrics.SUBMISSIONS.labels(outcome).inc()
     log.info("submit %s: %s", motion_id, outcome, extra={"motion_id": motion_id})
@@ -61,7 +61,7 @@ def dispatch_now() -> list[str]:
     With the budget spent, the nudge's hold is left to run out (1 s), so a stream of new motions does
     not keep a worker dispatching for nothing; the clock hands out the slots as they free.
     """
-    if jogg_connection.post_budget().next_free_in() > current_app.config["SETTINGS"].dispatch_interval:
+    if jogg_connection.post_budget().next_free_in() > dispatcher.AHEAD:
         return []
     queues.clear_nudge(current_app.extensions["redis"], nudges.DISPATCH)
     return hand_out_slots()
@@ -76,17 +76,11 @@ def dispatch() -> list[str]:
 def hand_out_slots() -> list[str]:
     """Hand free POST slots to queued motions, commit, enqueue their submit jobs (the caller owns the transaction).
 
-    A slot that frees before the next pass is due is waited for here, so it is used at once.
+    Slots freeing within dispatcher.AHEAD count too: their submit jobs wait in a worker for the exact instant.
     """
-    budget = jogg_connection.post_budget()
-    free, wait = budget.slots()
+    _, free, _ = jogg_connection.post_budget().state(dispatcher.AHEAD)
     if not free:
-        if wait > current_app.config["SETTINGS"].dispatch_interval:
-            return []
-        time.sleep(wait)
-        free = budget.free_slots()
-        if not free:
-            return []
+        return []
     picked = dispatcher.dispatch(db.session, free, utcnow(), current_app.config["SETTINGS"].preflight)
     commit_step(db.session)  # step: enqueue after commit, so each submit job finds its motion dispatched
     enqueue_submissions(current_app.extensions["redis"], picked)

@@ -20,7 +20,10 @@ def init_app(app: Flask) -> None:
         connect_timeout=settings.jogg_connect_timeout,
         read_timeout=settings.jogg_read_timeout,
     )
-    app.extensions["post_budget"] = PostBudget(settings.redis_url, settings.jogg_post_rate_limit, settings.jogg_api_key)
+    post_timeout = settings.jogg_connect_timeout + settings.jogg_read_timeout  # a slot's date while unanswered
+    app.extensions["post_budget"] = PostBudget(
+        settings.redis_url, settings.jogg_post_rate_limit, settings.jogg_api_key, post_timeout
+    )
 
 
 class InstrumentedJoggClient(JoggClient):

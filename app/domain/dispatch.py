@@ -13,6 +13,11 @@ PRIORITY_RANK = case({"high": 0, "normal": 1, "low": 2}, value=Motion.priority, 
 FAIR_WINDOW = timedelta(minutes=10)
 # A caller back from a pause catches up by at most this many slots per unit of weight, not the whole window's.
 CATCH_UP = 10.0
+# Slots freeing this soon are handed out now: their submit jobs are already in a worker, waiting for the instant
+# (the clock's interval, the dispatch itself, the enqueue and the job's pickup and list read fit in it) ...
+AHEAD = 0.2
+# ... and a submit job waits at most this long for its slot before handing the motion back.
+SLOT_WAIT = AHEAD + 0.3
 
 
 def ready_to_submit(now: datetime, preflight: bool = False):

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.budget import PostBudget
+from app.budget import PostBudget, Slot
 from app.database import commit_step, end_reads
 from app.domain import account as accounts
 from app.domain import charges, doubt, jogg_events, tracking
@@ -64,25 +64,35 @@ class Policy:
 
 @dataclass(frozen=True)
 class Attempt:
-    """A recorded attempt: when it began (to undo it if no slot is free after all) and what to POST."""
+    """A recorded attempt: when it began and what to POST."""
 
     started: datetime
     payload: dict
 
 
-def submit(session: Session, motion_id: str, client: JoggClient, budget: PostBudget, policy: Policy) -> SubmitOutcome:
-    """Submit the motion if it is still due; returns what happened, for logs and tests (the caller commits)."""
+def submit(
+    session: Session, motion_id: str, client: JoggClient, budget: PostBudget, policy: Policy, slot_wait: float = 0.0
+) -> SubmitOutcome:
+    """Submit the motion if it is still due; returns what happened, for logs and tests (the caller commits).
+
+    The POST slot comes first (waiting up to `slot_wait` for the instant one frees: the dispatcher hands a slot
+    out a little before it frees), then the record of the attempt, then the POST; the slot is dated by the answer.
+    """
     list_before = _list_before(session, motion_id, client)
-    attempt = begin(session, motion_id, list_before, policy.credit_costs)
-    commit_step(session)  # step: the attempt is recorded before the POST: a lost answer is never POSTed again blindly
-    if isinstance(attempt, SubmitOutcome):
-        return attempt
-    # The slot is taken after that commit, just before sending: JoggAI then sees the POST when our window
-    # counts it (a POST held back by a slow commit could turn the next window's first POST into a 429).
-    if not budget.try_acquire():
-        return _release(session, motion_id, attempt.started)
+    slot = budget.acquire(slot_wait)
+    if slot is None:
+        return _undispatch(session, motion_id)
     try:
-        result = client.add_motion(**attempt.payload)
+        attempt = begin(session, motion_id, list_before, policy.credit_costs)
+        commit_step(session)  # step: the attempt is recorded before the POST: a lost answer is never POSTed blindly
+    except BaseException:
+        budget.release(slot)  # nothing is sent
+        raise
+    if isinstance(attempt, SubmitOutcome):
+        budget.release(slot)  # nothing is sent
+        return attempt
+    try:
+        result = _post(client, attempt.payload, budget, slot)
     except UnknownOutcome as exc:  # what JoggAI's list shows right now closes this attempt's window
         return _on_error(session, motion_id, exc, policy, doubt.avatar_ids(client, attempt.payload["name"]))
     except JoggError as exc:  # JoggAI answered with an error: it did not accept the POST, so it charged nothing
@@ -127,12 +137,20 @@ def _list_before(session: Session, motion_id: str, client: JoggClient) -> list |
     return doubt.avatar_ids(client, name) if name else None
 
 
-def _release(session: Session, motion_id: str, started) -> SubmitOutcome:
-    """No slot after all: nothing was sent, so undo the record of the attempt and hand the motion back."""
+def _post(client: JoggClient, payload: dict, budget: PostBudget, slot: Slot) -> AddMotionResult:
+    """POST the motion, then date its slot by the answer (or the error): JoggAI counted the POST before that."""
+    try:
+        return client.add_motion(**payload)
+    finally:
+        budget.settle(slot)
+
+
+def _undispatch(session: Session, motion_id: str) -> SubmitOutcome:
+    """No slot came free in time: nothing was recorded or sent, so hand the motion back to the dispatcher."""
     session.execute(
         update(Motion)
-        .where(Motion.id == motion_id, Motion.submit_started_at == started, Motion.jogg_motion_id.is_(None))
-        .values(submit_started_at=None, dispatched_at=None, submit_attempts=Motion.submit_attempts - 1)
+        .where(Motion.id == motion_id, Motion.submit_started_at.is_(None), Motion.jogg_motion_id.is_(None))
+        .values(dispatched_at=None)
     )
     return SubmitOutcome.DEFERRED
 

@@ -1,55 +1,106 @@
-"""The shared POST budget: a moving window in Redis, with a guard before a freed slot is handed out."""
+"""The shared POST budget: a moving window in Redis whose slots are dated by JoggAI's answer, not by a guard."""
+
+import time
 
 import pytest
+import redis
 
 from app.budget import PostBudget
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """The time the limiter's Redis scripts are given, under the test's control."""
-    import limits.storage.redis as storage_module
-
-    now = {"t": 1_000_000.0}
-    monkeypatch.setattr(storage_module.time, "time", lambda: now["t"])
-    return now
+def budget(redis_url, redis_client):
+    """2 POSTs per 10 s, a 5 s POST timeout (so a 10 s hold), under a key of its own; Redis' clock."""
+    budget = PostBudget(redis_url, "2 per 10 seconds", "budget-test-key", post_timeout=5.0)
+    budget.reset()
+    yield budget
+    budget.reset()
 
 
 @pytest.fixture
-def budget(redis_url, redis_client):
-    """2 POSTs per 10 s (guard 0.25 s), under a key of its own."""
-    budget = PostBudget(redis_url, "2 per 10 seconds", "budget-test-key")
+def clock(budget):
+    """The time the budget's Redis scripts are given, under the test's control."""
+    now = {"t": 1_000_000.0}
+    budget.clock = lambda: now["t"]
+    return now
+
+
+def test_a_slot_frees_one_window_after_the_answer_that_settled_it(budget, clock):
+    """Two POSTs fill the window; each slot frees exactly one window after its answer came, not after its hit."""
+    first, second = budget.acquire(), budget.acquire()
+    assert first and second and budget.acquire() is None and not budget.try_acquire()
+    clock["t"] += 0.25  # the first POST's answer: JoggAI counted it at most now
+    budget.settle(first)
+    clock["t"] += 0.25
+    budget.settle(second)
+    clock["t"] += 9.625  # one window after the first hit, but not yet after the first answer
+    assert budget.state() == (0, 0, pytest.approx(0.125))
+    clock["t"] += 0.125
+    assert budget.state() == (1, 1, pytest.approx(0.0)) and budget.acquire()
+    assert budget.free_slots() == 0 and budget.next_free_in() == pytest.approx(0.25)
+
+
+def test_an_unsettled_slot_keeps_its_date_ahead(budget, clock):
+    """A slot whose process died mid-POST frees one window after its hit plus the POST's longest life."""
+    assert budget.hold == 10.0
+    budget.acquire()
+    clock["t"] += 19.9
+    assert budget.acquire() and budget.acquire() is None  # one slot still held by the unanswered POST
+    clock["t"] += 0.1
+    assert budget.acquire()
+
+
+def test_a_released_slot_is_free_at_once(budget, clock):
+    """Nothing was sent with it: the slot goes back, undated."""
+    first = budget.acquire()
+    budget.acquire()
+    budget.release(first)
+    assert budget.free_slots() == 1 and budget.acquire()
+
+
+def test_state_counts_the_slots_freeing_within_the_horizon(budget, clock):
+    """The dispatcher hands out slots that free within its horizon; the wait is to the first of them."""
+    first, second = budget.acquire(), budget.acquire()
+    budget.settle(first)
+    clock["t"] += 0.25
+    budget.settle(second)
+    clock["t"] += 9.625
+    assert budget.state(0.25) == (0, 1, pytest.approx(0.125))
+    assert budget.state(0.5) == (0, 2, pytest.approx(0.125))
+
+
+def test_acquire_waits_for_the_instant_a_slot_frees(redis_url, redis_client):
+    """On Redis' own clock: a full window, a waiting acquire gets the slot as it frees, not before, not much after."""
+    budget = PostBudget(redis_url, "1 per 1 second", "budget-wait-key", post_timeout=5.0)
     budget.reset()
-    return budget
+    budget.settle(budget.acquire())
+    frees_in = budget.next_free_in()
+    assert 0.9 < frees_in <= 1.0
+    assert budget.acquire(wait=frees_in - 0.2) is None  # gives up at once when the slot frees after the wait
+    started = time.monotonic()
+    assert budget.acquire(wait=1.5)
+    waited = time.monotonic() - started
+    assert frees_in - 0.25 <= waited < frees_in + 0.2
+    budget.reset()
 
 
-def test_a_full_window_refuses_and_frees_after_the_window_plus_the_guard(budget, clock, app):
-    """Two hits fill the window; a slot counts as free for the dispatcher only 0.25 s after the window."""
-    assert budget.guard_seconds == 0.25
-    assert budget.try_acquire() and budget.try_acquire()
-    assert not budget.try_acquire()
-    assert budget.free_slots() == 0
-    clock["t"] += 10.1  # past the window: the limiter itself would let a POST through ...
-    assert budget._limiter.get_window_stats(budget.rate, "jogg-post", budget._account).remaining == 2
-    assert budget.free_slots() == 0  # ... but the dispatcher waits out the guard
-    clock["t"] += 0.2
-    assert budget.free_slots() == 2
-    assert budget.try_acquire()
-    assert budget.free_slots() == 1
+def test_windows_are_shared_by_key_and_rate(redis_url, redis_client):
+    """Two views of the same key share slots; another key has its own."""
+    one, other = (PostBudget(redis_url, "1 per 10 seconds", "shared-key") for _ in range(2))
+    stranger = PostBudget(redis_url, "1 per 10 seconds", "another-key")
+    for budget in (one, stranger):
+        budget.reset()
+    assert one.try_acquire() and not other.try_acquire() and stranger.try_acquire()
+    one.reset()
+    stranger.reset()
 
 
-def test_the_guard_is_a_small_share_of_long_windows(redis_url):
-    """JoggAI's real window (20 per minute): a 1 s guard, under 2 % of the capacity."""
-    assert PostBudget(redis_url, "20/minute", "k").guard_seconds == 1.0
-    assert PostBudget(redis_url, "20 per 2 seconds", "k").guard_seconds == 0.05
+def test_settle_never_raises(budget, monkeypatch):
+    """Redis unreachable after the POST: the answer still reaches its caller; the slot keeps its date ahead."""
+    slot = budget.acquire()
 
+    def down(*_args, **_kwargs):
+        raise redis.ConnectionError("down")
 
-def test_next_free_in_counts_down_to_the_guarded_slot(budget, clock, app):
-    """With the window full, the next slot is free 10.25 s after the oldest POST; zero once it is."""
-    assert budget.next_free_in() == 0.0
-    budget.try_acquire()
-    clock["t"] += 1.0
-    budget.try_acquire()
-    assert budget.next_free_in() == pytest.approx(9.25)
-    clock["t"] += 9.26
-    assert budget.next_free_in() == 0.0 and budget.free_slots() == 1
+    monkeypatch.setattr(budget, "_settle", down)
+    budget.settle(slot)
