@@ -58,6 +58,8 @@ def run(stack, log) -> dict:
         "responses_429": after.get("responses_429", 0) - before.get("responses_429", 0),
         "posts_per_caller_while_all_busy": dict(zip(SPLIT, counts, strict=True)),
         "jain_fairness": round(jain(counts), 3),
-        # how long after its window ended each slot was used again (the guard is 2.5 % of the window)
+        # how long after its window ended each slot was used again (the POST's answer, then the settle, date it)
         "slot_reuse_delay_ms": {p: round(reuse[int(len(reuse) * p / 100)], 1) for p in (10, 50, 90)} if reuse else {},
+        # from the first POST to the L-th: the first window's spread is carried by every later window
+        "first_window_spread_ms": round((times[min(RATE_LIMIT, len(times)) - 1] - first) * 1000, 1),
     }
