@@ -16,6 +16,7 @@ class IdempotencyKey(db.Model):
     __table_args__ = (
         Index("uq_idempotency_keys_caller_key", "caller_id", "key", unique=True),
         Index("ix_idempotency_keys_expires_at", "expires_at"),
+        Index("ix_idempotency_keys_created_at", "created_at"),  # retention: keys past keeping, whatever their expiry
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,4 +1,4 @@
-"""scale indexes: by time across callers, for /ops, retention and its purge (found by EXPLAIN at 10M motions)
+"""scale indexes: by time across callers, for /ops and retention (found by EXPLAIN at 4M-10M motions)
 
 Revision ID: 0009
 Revises: 0008
@@ -22,6 +22,10 @@ def upgrade():
         batch_op.create_index("ix_motions_created_at", ["created_at"], unique=False)
         # retention: finished motions oldest first; /ops: the newest errors
         batch_op.create_index("ix_motions_updated_at", ["updated_at"], unique=False)
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_idempotency_keys_created_at", ["created_at"], unique=False
+        )  # retention, with expires_at
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
         batch_op.create_index("ix_delivery_attempts_at", ["at"], unique=False)  # retention: attempts past keeping
     with op.batch_alter_table("jogg_events", schema=None) as batch_op:
@@ -33,6 +37,8 @@ def downgrade():
         batch_op.drop_index("ix_jogg_events_received_at")
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_delivery_attempts_at")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index("ix_idempotency_keys_created_at")
     with op.batch_alter_table("motions", schema=None) as batch_op:
         batch_op.drop_index("ix_motions_updated_at")
         batch_op.drop_index("ix_motions_created_at")
