@@ -1,4 +1,4 @@
-"""scale indexes: by time across callers, for /ops and retention (found by EXPLAIN at 4M-10M motions)
+"""scale indexes: by time across callers for /ops and retention, credits in the caller-charged index (EXPLAIN at 4M motions)
 
 Revision ID: 0009
 Revises: 0008
@@ -22,6 +22,11 @@ def upgrade():
         batch_op.create_index("ix_motions_created_at", ["created_at"], unique=False)
         # retention: finished motions oldest first; /ops: the newest errors
         batch_op.create_index("ix_motions_updated_at", ["updated_at"], unique=False)
+        # quotas' sum at intake and GET /v1/usage: a caller's credits over its period from the index alone
+        batch_op.drop_index("ix_motions_caller_charged")
+        batch_op.create_index(
+            "ix_motions_caller_charged", ["caller_id", "charged_at"], unique=False, postgresql_include=["credits"]
+        )
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.create_index(
             "ix_idempotency_keys_created_at", ["created_at"], unique=False
@@ -40,5 +45,7 @@ def downgrade():
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.drop_index("ix_idempotency_keys_created_at")
     with op.batch_alter_table("motions", schema=None) as batch_op:
+        batch_op.drop_index("ix_motions_caller_charged")
+        batch_op.create_index("ix_motions_caller_charged", ["caller_id", "charged_at"], unique=False)
         batch_op.drop_index("ix_motions_updated_at")
         batch_op.drop_index("ix_motions_created_at")
