@@ -70,7 +70,7 @@ def as_csv(lines: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(lines)
+    writer.writerows({**row, "caller": _inert_in_a_spreadsheet(row["caller"])} for row in lines)
     return out.getvalue()
 
 
@@ -89,3 +89,8 @@ def _line(cells: list[str], widths: list[int]) -> str:
     """One table line: text left-aligned, the two counts right-aligned."""
     padded = [cell.rjust(w) if i >= 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(cells, widths, strict=True))]
     return "  ".join(padded).rstrip()
+
+
+def _inert_in_a_spreadsheet(text: str) -> str:
+    """A caller name a spreadsheet cannot run as a formula: one starting with = + - @ or a tab gets a leading '."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -105,3 +105,16 @@ def test_report_refuses_bad_since(cli):
         result = cli("credits", "report", "--since", since)
         assert result.exit_code == 2, since
         assert "Nd" in result.output or "calendar day" in result.output, (since, result.output)
+
+
+def test_report_csv_names_cannot_run_as_formulas(cli, session, make_caller):
+    """A caller name starting with = + - or @ gets a leading ' in CSV (shown as text); JSON keeps it."""
+    names = ['=HYPERLINK("http://x")', "+1", "-svc", "@sum", "plain"]
+    for name in names:
+        caller_id, _ = make_caller(name)
+        session.add(_motion(caller_id, credits=2, charged_at=datetime.now(UTC)))
+    session.commit()
+    rows = list(csv.DictReader(io.StringIO(cli("credits", "report", "--format", "csv").stdout)))
+    assert sorted(r["caller"] for r in rows) == sorted(["'" + n for n in names[:4]] + ["plain"])
+    body = json.loads(cli("credits", "report", "--format", "json").stdout)
+    assert sorted(row["caller"] for row in body["rows"]) == sorted(names)
