@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import os
 import random
 import subprocess
 import time
@@ -9,7 +10,8 @@ import time
 from bench import load
 from bench.stack import PY, ROOT
 
-ROWS, CHUNK, GETS, PAGES = 10_000_000, 1_000_000, 1000, 500
+ROWS = int(os.environ.get("BENCH_SCALE_ROWS", "10000000"))  # fewer for a quick look; the targets are for 10M
+CHUNK, GETS, PAGES = 1_000_000, 1000, 500
 SPACING_MS = 259  # 10M motions created over the last 30 days: about 333,000 a day, 33,000 per caller
 # The measured caller is every tenth motion; its motions carry the rows the reads and the clock touch.
 LOADED = (
