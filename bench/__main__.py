@@ -208,7 +208,7 @@ def report(results: dict) -> str:
         "   after (the migrations' own definitions), then `VACUUM ANALYZE`; the last 24 h of them (333,590) keep their",
         "   `Idempotency-Key` rows, as the sweep purges them after 24 h. The measured caller's motions also have",
         "   what they would have in production: 3 history rows each, 2 callback events with a delivery and an attempt",
-        "   each, a JoggAI webhook row each (about 9M rows besides the motions). 1,000 sequential",
+        "   each, a JoggAI webhook row each (about 10M rows besides the motions). 1,000 sequential",
         "   `GET /v1/motions/{id}` (random ids of that caller), 500 `GET /v1/motions` (first page, default limit) and",
         "   500 `GET /v1/motions/{id}/events`, one keep-alive connection. Sweep: the clock is stopped, 1,000 of the",
         "   caller's motions are set `processing` with `next_poll_at` in the past, then a fresh process times",
