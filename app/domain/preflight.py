@@ -9,13 +9,13 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from app import nudges
 from app.domain.dispatch import PRIORITY_RANK
 from app.domain.transitions import transition
-from app.models import Motion, MotionEvent, Source, Status
+from app.models import Caller, Motion, MotionEvent, Source, Status
 from app.models.types import utcnow
 from app.preflight import IMAGE_REJECTED, IMAGE_UNREACHABLE, VOICE_UNKNOWN, ImageVerdict, unknown_voice_message
 
@@ -67,18 +67,22 @@ def next_unchecked(session: Session, lookahead: int, limit: int) -> list[Candida
 
     Counting the checked ones in each caller's first `lookahead` means pre-flight stays that far ahead of
     dispatch for every caller with work, and no further (a backlog of thousands is checked as it nears its turn).
+    Callers are interleaved by weight (a caller of weight 5 has five motions checked for one of a caller of
+    weight 1), as dispatch shares the slots: when pre-flight falls behind, the checked motions keep the shares.
     """
     order = (PRIORITY_RANK, Motion.created_at, Motion.id)
     rank = func.row_number().over(partition_by=Motion.caller_id, order_by=order).label("rank")
+    weight = case((Caller.weight >= 1, Caller.weight), else_=1).label("weight")  # as dispatch reads it
     ahead = (
-        select(Motion.id, Motion.image_url, Motion.voice_id, Motion.preflight_at, Motion.reused_from, rank)
+        select(Motion.id, Motion.image_url, Motion.voice_id, Motion.preflight_at, Motion.reused_from, rank, weight)
+        .join(Caller, Caller.id == Motion.caller_id)
         .where(Motion.status == Status.QUEUED, Motion.dispatched_at.is_(None), Motion.submit_started_at.is_(None))
         .subquery()
     )
     stmt = (
         select(ahead.c.id, ahead.c.image_url, ahead.c.voice_id)
         .where(ahead.c.rank <= lookahead, ahead.c.preflight_at.is_(None), ahead.c.reused_from.is_(None))
-        .order_by(ahead.c.rank, ahead.c.id)
+        .order_by(cast(ahead.c.rank, Float) / ahead.c.weight, ahead.c.id)
         .limit(limit)
     )
     return [Candidate(*row) for row in session.execute(stmt)]

@@ -234,3 +234,16 @@ def test_a_worker_start_warms_the_voice_lists(preflight, jogg_app, sandbox, in_a
     in_app(jobs.warm_up)
     assert bool(connection.exists(voices.CACHE_KEY)) is preflight
     assert bool(sandbox_stats(sandbox)["voice_lists"]) is preflight
+
+
+def test_callers_are_checked_in_proportion_to_their_weights(make_motions, session):
+    """Weights 1 and 3, six motions each: of the next four to check, one is the first caller's, three the other's."""
+    from app.models import Caller
+
+    light, _ = make_motions(6, image_url="https://img.example.com/a.png", voice_id=VOICE)
+    heavy, _ = make_motions(6, image_url="https://img.example.com/b.png", voice_id=VOICE)
+    session.get(Caller, heavy).weight = 3
+    session.commit()
+    picked = checks.next_unchecked(session, 10, 4)
+    assert [c.image_url[-5] for c in picked].count("b") == 3
+    assert len(checks.next_unchecked(session, 10, 100)) == 12
