@@ -31,6 +31,7 @@ TARGETS = [
     ("notifications", "notification latency p50", "p50_ms", "<", 100, "ms"),
     ("notifications", "notification latency p99", "p99_ms", "<", 500, "ms"),
     ("budget", "share of POST slots used in backlog", "slot_share_used", ">=", 0.98, ""),
+    ("budget", "share after the first window (no target)", "slot_share_after_first_window", None, None, ""),
     ("budget", "429s received", "responses_429", "==", 0, ""),
     ("budget", "Jain's fairness (all three busy)", "jain_fairness", ">=", 0.95, ""),
     ("scale", "GET /v1/motions/{id} p99 (10M rows)", "get_one.p99_ms", "<", 10, "ms"),

@@ -47,6 +47,7 @@ def run(stack, log) -> dict:
     all_busy_until = min(last_by.values())
     counts = [sum(1 for c, t in posts if c == n and t <= all_busy_until) for n in SPLIT]
     times = [t for _c, t in posts]
+    steady = last - times[min(RATE_LIMIT, len(times)) - 1]  # from the L-th POST to the last
     reuse = sorted((times[i + RATE_LIMIT] - times[i] - RATE_WINDOW) * 1000 for i in range(len(times) - RATE_LIMIT))
     stack.quiesce()
     return {
@@ -62,4 +63,8 @@ def run(stack, log) -> dict:
         "slot_reuse_delay_ms": {p: round(reuse[int(len(reuse) * p / 100)], 1) for p in (10, 50, 90)} if reuse else {},
         # from the first POST to the L-th: the first window's spread is carried by every later window
         "first_window_spread_ms": round((times[min(RATE_LIMIT, len(times)) - 1] - first) * 1000, 1),
+        # for information: the same share from the L-th POST on, the start of the backlog left out
+        "slot_share_after_first_window": round((len(times) - RATE_LIMIT) / (RATE_LIMIT * steady / RATE_WINDOW), 3)
+        if steady > 0
+        else None,
     }
