@@ -18,6 +18,9 @@ CATCH_UP = 10.0
 AHEAD = 0.2
 # ... and a submit job waits at most this long for its slot before handing the motion back.
 SLOT_WAIT = AHEAD + 0.3
+# A motion handed back is not picked again for this long: its job is still ending (RQ says started), so a submit
+# job enqueued for it meanwhile would be taken for a duplicate and dropped, the motion lost until the sweep (30 s).
+HAND_BACK_HOLD = timedelta(seconds=1)
 
 
 def ready_to_submit(now: datetime, preflight: bool = False):

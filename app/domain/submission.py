@@ -13,6 +13,7 @@ from app.budget import PostBudget, Slot
 from app.database import commit_step, end_reads
 from app.domain import account as accounts
 from app.domain import charges, doubt, jogg_events, tracking
+from app.domain import dispatch as dispatcher
 from app.domain.transitions import transition
 from app.jogg import (
     AddMotionResult,
@@ -146,11 +147,14 @@ def _post(client: JoggClient, payload: dict, budget: PostBudget, slot: Slot) -> 
 
 
 def _undispatch(session: Session, motion_id: str) -> SubmitOutcome:
-    """No slot came free in time: nothing was recorded or sent, so hand the motion back to the dispatcher."""
+    """No slot came free in time: nothing was recorded or sent, so hand the motion back to the dispatcher.
+
+    Held back briefly (dispatcher.HAND_BACK_HOLD), so it is not dispatched again while this job is still ending.
+    """
     session.execute(
         update(Motion)
         .where(Motion.id == motion_id, Motion.submit_started_at.is_(None), Motion.jogg_motion_id.is_(None))
-        .values(dispatched_at=None)
+        .values(dispatched_at=None, next_submit_at=utcnow() + dispatcher.HAND_BACK_HOLD)
     )
     return SubmitOutcome.DEFERRED
 

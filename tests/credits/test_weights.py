@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from app import jobs
 from app.domain import dispatch as dispatcher
+from app.domain.submission import SubmitOutcome
 from app.extensions import db
 from app.models import Caller, Motion
 from app.models.types import utcnow
-from tests.jogg_fixtures import SANDBOX_KEY, sandbox_config, sandbox_stats
+from tests.jogg_fixtures import SANDBOX_KEY, sandbox_config, sandbox_stats, wait_until
 
 
 @pytest.fixture
@@ -81,3 +82,61 @@ def test_priority_then_age_inside_a_caller(make_motions, jogg_app, session, in_a
     picked = in_app(lambda: dispatcher.dispatch(db.session, 3, utcnow()))
     assert picked == [high[0], high[1], normal[0]]
     assert session.scalars(select(Motion.id).where(Motion.dispatched_at.is_not(None))).all()
+
+
+def test_shares_follow_weights_with_workers_and_preflight(make_motions, make_caller, jogg_settings, sandbox, session,
+                                                          processes):  # fmt: skip
+    """Worker and clock processes, pre-flight on, motions arriving from three callers at the same pace (weights
+    1:2:5): while all three still have motions to submit, each one's share of the POSTs is within 10 % of its
+    weight's (as the credits benchmark measures it)."""
+    image = f"{sandbox.base_url}/_sandbox/images/600x800.png"
+    sandbox_config(sandbox, rate_limit=1000)  # the gateway's own budget (20 per 2 s) paces the POSTs
+    callers = {with_weight(session, make_caller()[0], weight): weight for weight in (1, 2, 5)}
+    procs = processes(PREFLIGHT="true", IMAGE_ALLOWED_NETWORKS="127.0.0.0/8", JOGG_POST_RATE_LIMIT="20 per 2 seconds")
+    for _ in range(3):
+        procs.start("worker")
+    procs.start("clock")
+    for i in range(40):  # the same pace for every caller, as the benchmark's clients send
+        for caller in callers:
+            make_motions(1, caller, prefix=f"c{caller}-{i}", image_url=image)
+    wait_until(lambda: all(len(t) == 40 for t in posts_by_caller(session, callers).values()), timeout=90, interval=0.5)
+    posts = posts_by_caller(session, callers)
+    all_busy_until = min(max(times) for times in posts.values())
+    counts = {caller: sum(1 for t in times if t <= all_busy_until) for caller, times in posts.items()}
+    total = sum(counts.values())
+    for caller, weight in callers.items():
+        expected = total * weight / 8
+        assert abs(counts[caller] - expected) <= 0.1 * expected, counts
+
+
+def test_a_motion_handed_back_is_not_dispatched_again_while_its_job_ends(
+    make_motions, jogg_app, jogg_settings, session, sandbox, in_app
+):
+    """A submit job that found no slot hands its motion back, held for HAND_BACK_HOLD: that job still counts as
+    running in RQ, so a submit job enqueued for the motion meanwhile would be dropped as its duplicate and the
+    motion lost until the sweep (the benchmark's shares had one such motion POSTed 48 s late)."""
+    budget = jogg_app.extensions["post_budget"]
+    budget.__init__(jogg_settings.redis_url, "1/minute", SANDBOX_KEY)
+    budget.reset()
+    _, (motion_id,) = make_motions(1, prefix="handed")
+    assert in_app(lambda: dispatcher.dispatch(db.session, 1, utcnow())) == [motion_id]
+    assert budget.try_acquire()  # the slot goes elsewhere: the job finds none within its wait
+    with jogg_app.app_context():
+        assert jobs.submit_motion(motion_id) == SubmitOutcome.DEFERRED
+    assert in_app(lambda: dispatcher.dispatch(db.session, 1, utcnow())) == []
+    later = utcnow() + dispatcher.HAND_BACK_HOLD
+    assert in_app(lambda: dispatcher.dispatch(db.session, 1, later)) == [motion_id]
+
+
+def posts_by_caller(session, callers) -> dict[int, list]:
+    """When each caller's POSTs began (`submit_started_at`), by caller."""
+    stmt = (
+        select(Motion.caller_id, Motion.submit_started_at)
+        .where(Motion.caller_id.in_(list(callers)), Motion.submit_started_at.is_not(None))
+        .execution_options(populate_existing=True)
+    )
+    session.expire_all()
+    posts: dict[int, list] = {caller: [] for caller in callers}
+    for caller, started in session.execute(stmt):
+        posts[caller].append(started)
+    return posts
