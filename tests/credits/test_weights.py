@@ -86,19 +86,20 @@ def test_priority_then_age_inside_a_caller(make_motions, jogg_app, session, in_a
 
 def test_shares_follow_weights_with_workers_and_preflight(make_motions, make_caller, jogg_settings, sandbox, session,
                                                           processes):  # fmt: skip
-    """Worker and clock processes, pre-flight on, motions arriving from three callers at the same pace (weights
-    1:2:5): while all three still have motions to submit, each one's share of the POSTs is within 10 % of its
-    weight's (as the credits benchmark measures it)."""
+    """Worker and clock processes, pre-flight on, 40 motions from each of three callers (weights 1:2:5, queued in
+    turn): while all three still have motions to submit, each one's share of the POSTs is within 10 % of its
+    weight's (as the credits benchmark measures it). The motions are queued before the processes start, so the
+    pace of queueing them here (slower on a loaded machine) does not ration the heavy caller."""
     image = f"{sandbox.base_url}/_sandbox/images/600x800.png"
     sandbox_config(sandbox, rate_limit=1000)  # the gateway's own budget (20 per 2 s) paces the POSTs
     callers = {with_weight(session, make_caller()[0], weight): weight for weight in (1, 2, 5)}
+    for i in range(40):
+        for caller in callers:
+            make_motions(1, caller, prefix=f"c{caller}-{i}", image_url=image)
     procs = processes(PREFLIGHT="true", IMAGE_ALLOWED_NETWORKS="127.0.0.0/8", JOGG_POST_RATE_LIMIT="20 per 2 seconds")
     for _ in range(3):
         procs.start("worker")
     procs.start("clock")
-    for i in range(40):  # the same pace for every caller, as the benchmark's clients send
-        for caller in callers:
-            make_motions(1, caller, prefix=f"c{caller}-{i}", image_url=image)
     wait_until(lambda: all(len(t) == 40 for t in posts_by_caller(session, callers).values()), timeout=90, interval=0.5)
     posts = posts_by_caller(session, callers)
     all_busy_until = min(max(times) for times in posts.values())
