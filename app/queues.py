@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 from flask import Flask
 from rq import Queue, Worker, get_current_job
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.worker import WorkerStatus
 
@@ -115,14 +115,23 @@ def enqueue_unique(connection: redis.Redis, function: Callable, job_id: str, *ar
     try:
         queue.enqueue_call(spec.function, unique=True, **_options(spec, job_id, args))
     except DuplicateJobError:
-        existing = Job.fetch(job_id, connection=connection)
-        if is_live(existing, connection):
+        existing = _fetch(job_id, connection)
+        if existing is not None and is_live(existing, connection):
             return
-        existing.delete()
+        if existing is not None:
+            existing.delete()
         try:
             queue.enqueue_call(spec.function, unique=True, **_options(spec, job_id, args))
         except DuplicateJobError:
             pass  # someone enqueued it again in between: it is live now
+
+
+def _fetch(job_id: str, connection: redis.Redis) -> Job | None:
+    """The job under this id, or None when it ended and its record went since Redis said it was there."""
+    try:
+        return Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return None
 
 
 def is_live(job: Job, connection: redis.Redis) -> bool:

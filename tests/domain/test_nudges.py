@@ -126,3 +126,21 @@ def test_a_live_job_is_not_enqueued_twice(app, session, redis_client):
     queues.enqueue_unique(redis_client, jobs.resolve_doubts, "resolve-doubts")
     queues.enqueue_unique(redis_client, jobs.resolve_doubts, "resolve-doubts")
     assert Queue(queues.DEFAULT, connection=redis_client).job_ids == ["resolve-doubts"]
+
+
+def test_a_job_that_ends_between_the_check_and_the_fetch_is_enqueued_again(app, session, redis_client, monkeypatch):
+    """Redis says the id is taken, then the job's record is gone by the fetch: the job is enqueued, not crashed on."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    queues.enqueue_unique(redis_client, jobs.resolve_doubts, "resolve-doubts")
+    real_fetch = Job.fetch
+
+    def fetch_after_the_end(job_id, connection=None, **kwargs):
+        real_fetch(job_id, connection=redis_client).delete()  # the job finished and its record expired just now
+        monkeypatch.setattr(Job, "fetch", real_fetch)
+        raise NoSuchJobError(job_id)
+
+    monkeypatch.setattr(Job, "fetch", fetch_after_the_end)
+    queues.enqueue_unique(redis_client, jobs.resolve_doubts, "resolve-doubts")
+    assert Queue(queues.DEFAULT, connection=redis_client).job_ids == ["resolve-doubts"]
