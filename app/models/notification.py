@@ -60,6 +60,7 @@ class Delivery(db.Model):
     __table_args__ = (
         Index("ix_deliveries_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_deliveries_motion_id", "motion_id"),
+        Index("ix_deliveries_event_id", "event_id"),  # ON DELETE CASCADE from notification_events (retention)
         Index("ix_deliveries_caller_created", "caller_id", "created_at"),
     )
 
