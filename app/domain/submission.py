@@ -110,7 +110,9 @@ def begin(
 ) -> Attempt | SubmitOutcome:
     """Record an attempt on a motion still due a POST (uncommitted), or say why there is none."""
     motion = _lock(session, motion_id)
-    if motion is None or motion.status != Status.QUEUED or motion.jogg_motion_id:
+    if motion is None:  # locked a moment (intake attaching a reuse copy to it): hand it back, not left dispatched
+        return _undispatch(session, motion_id)  # waits for that lock; a no-op if another job began meanwhile
+    if motion.status != Status.QUEUED or motion.jogg_motion_id:
         return SubmitOutcome.SKIPPED
     if motion.submit_started_at is not None:
         why = "an earlier attempt was interrupted after it may have reached JoggAI"

@@ -1,5 +1,7 @@
 """Weights: POST slots go to callers with work in proportion to their weights, across dispatch rounds."""
 
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -141,3 +143,30 @@ def posts_by_caller(session, callers) -> dict[int, list]:
     for caller, started in session.execute(stmt):
         posts[caller].append(started)
     return posts
+
+
+def test_a_motion_locked_when_its_job_begins_is_handed_back(make_motions, jogg_app, jogg_settings, session, in_app):
+    """PostgreSQL: the motion's row is locked a moment when its submit job begins (intake attaching a reuse copy):
+    the job hands it back (before, it skipped it and left it dispatched with no job until the sweep, 30 s on)."""
+    if session.bind.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED needs PostgreSQL")
+    jogg_app.extensions["post_budget"].__init__(jogg_settings.redis_url, "1000/minute", SANDBOX_KEY)
+    _, (motion_id,) = make_motions(1, prefix="locked")
+    assert in_app(lambda: dispatcher.dispatch(db.session, 1, utcnow())) == [motion_id]
+    locker = session.bind.connect()
+    locker.execute(select(Motion.id).where(Motion.id == motion_id).with_for_update())
+    outcome = []
+
+    def submit_job():
+        with jogg_app.app_context():
+            outcome.append(jobs.submit_motion(motion_id))
+
+    job = threading.Thread(target=submit_job)
+    job.start()
+    time.sleep(1.0)
+    locker.commit()
+    locker.close()
+    job.join(10)
+    assert outcome == [SubmitOutcome.DEFERRED]
+    motion = session.get(Motion, motion_id, populate_existing=True)
+    assert motion.dispatched_at is None and motion.submit_started_at is None and motion.next_submit_at is not None
