@@ -7,7 +7,7 @@ A motion counts once it has `credits`: a charged one (a POST was sent) on the UT
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, func, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import Caller, Motion
@@ -29,16 +29,21 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def counted_at() -> ColumnElement:
-    """When a motion counts: its charge time, or its creation time when it cost nothing (reused)."""
-    return func.coalesce(Motion.charged_at, Motion.created_at)
+def counted(since: datetime, until: datetime, caller_id: int | None = None) -> Subquery:
+    """Motions counted in [since, until) with the instant they count at: charged then, or created then at no cost.
 
-
-def counted_between(since: datetime, until: datetime) -> ColumnElement:
-    """Counted in [since, until): charged then, or created then at no cost (each side can use its own index)."""
-    charged = and_(Motion.charged_at >= since, Motion.charged_at < until)
-    free = and_(Motion.charged_at.is_(None), Motion.credits == 0, Motion.created_at >= since, Motion.created_at < until)
-    return or_(charged, free)
+    Two branches under UNION ALL, each a range on its own index: the charged one an index-only scan of
+    ix_motions_caller_charged (credits and model included), where one OR of both ranges read each motion's row.
+    """
+    charged = select(Motion.caller_id, Motion.charged_at.label("at"), Motion.model, Motion.credits).where(
+        Motion.credits.is_not(None), Motion.charged_at >= since, Motion.charged_at < until
+    )
+    free = select(Motion.caller_id, Motion.created_at.label("at"), Motion.model, Motion.credits).where(
+        Motion.charged_at.is_(None), Motion.credits == 0, Motion.created_at >= since, Motion.created_at < until
+    )
+    if caller_id is not None:
+        charged, free = charged.where(Motion.caller_id == caller_id), free.where(Motion.caller_id == caller_id)
+    return union_all(charged, free).subquery("counted")
 
 
 def _day_of(session: Session, moment: ColumnElement) -> ColumnElement:
@@ -50,16 +55,14 @@ def _day_of(session: Session, moment: ColumnElement) -> ColumnElement:
 
 def rows(session: Session, since: datetime, until: datetime, caller_id: int | None = None) -> list[UsageRow]:
     """Usage between two instants per caller, day and model (one caller's only when given), oldest day first."""
-    day = _day_of(session, counted_at()).label("day")
+    found = counted(since, until, caller_id)
+    day = _day_of(session, found.c.at).label("day")
     stmt = (
-        select(Caller.name, day, Motion.model, func.count(), func.coalesce(func.sum(Motion.credits), 0))
-        .join(Caller, Caller.id == Motion.caller_id)
-        .where(Motion.credits.is_not(None), counted_between(since, until))
-        .group_by(Caller.name, day, Motion.model)
-        .order_by(day, Caller.name, Motion.model)
+        select(Caller.name, day, found.c.model, func.count(), func.coalesce(func.sum(found.c.credits), 0))
+        .join(Caller, Caller.id == found.c.caller_id)
+        .group_by(Caller.name, day, found.c.model)
+        .order_by(day, Caller.name, found.c.model)
     )
-    if caller_id is not None:
-        stmt = stmt.where(Motion.caller_id == caller_id)
     return [UsageRow(name, str(d), model, int(n), int(c)) for name, d, model, n, c in session.execute(stmt)]
 
 

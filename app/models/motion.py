@@ -65,8 +65,8 @@ class Motion(db.Model):
         Index("ix_motions_status_next_poll", "status", "next_poll_at"),
         Index("uq_motions_jogg_motion_id", "jogg_motion_id", unique=True),
         Index("ix_motions_caller_content", "caller_id", "content_key", "status"),
-        # quotas' sum at intake reads a caller's period from the index alone (PostgreSQL)
-        Index("ix_motions_caller_charged", "caller_id", "charged_at", postgresql_include=["credits"]),
+        # quotas' sum and GET /v1/usage (credits, model) read a caller's period from the index alone (PostgreSQL)
+        Index("ix_motions_caller_charged", "caller_id", "charged_at", postgresql_include=["credits", "model"]),
         Index("ix_motions_charged_at", "charged_at"),  # burn rate and /ops' 7-day chart: by time, all callers
         Index("ix_motions_reused_from", "reused_from"),
         Index("ix_motions_created_at", "created_at"),  # /ops: the last 24 h by status and hour, all callers

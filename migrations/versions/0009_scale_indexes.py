@@ -22,10 +22,10 @@ def upgrade():
         batch_op.create_index("ix_motions_created_at", ["created_at"], unique=False)
         # retention: finished motions oldest first; /ops: the newest errors
         batch_op.create_index("ix_motions_updated_at", ["updated_at"], unique=False)
-        # quotas' sum at intake and GET /v1/usage: a caller's credits over its period from the index alone
+        # quotas' sum at intake and GET /v1/usage (credits and model per day): a caller's period from the index alone
         batch_op.drop_index("ix_motions_caller_charged")
         batch_op.create_index(
-            "ix_motions_caller_charged", ["caller_id", "charged_at"], unique=False, postgresql_include=["credits"]
+            "ix_motions_caller_charged", ["caller_id", "charged_at"], unique=False, postgresql_include=["credits", "model"]
         )
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.create_index(
