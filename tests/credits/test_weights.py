@@ -109,7 +109,7 @@ def test_shares_follow_weights_with_workers_and_preflight(make_motions, make_cal
     total = sum(counts.values())
     for caller, weight in callers.items():
         expected = total * weight / 8
-        assert abs(counts[caller] - expected) <= 0.1 * expected, counts
+        assert abs(counts[caller] - expected) <= max(1.0, 0.1 * expected), counts  # 1 POST: w1 has about 8
 
 
 def test_a_motion_handed_back_is_not_dispatched_again_while_its_job_ends(
