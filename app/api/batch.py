@@ -33,19 +33,20 @@ def unstorable_per_item(errors: dict[str, list[str]]) -> dict[int, dict[str, lis
 
 
 def accept_all(session: Session, intake: motions.Intake, items: list) -> list[dict]:
-    """Accept each item in order (flushed together, not committed); each result is a motion or a problem."""
+    """Accept each item in order (written or flushed together, not committed); each result is a motion or a problem."""
     unstorable = unstorable_per_item(g.get("unstorable") or {})
     loaded = [_load(item, unstorable.get(index)) for index, item in enumerate(items)]
     wanted = [reuse.content_key(data) for data, _ in loaded if data is not None and data.get("reuse")]
     reuse.lock_roots(session, intake.caller.id, wanted, intake.now, intake.reuse_max_age)
-    outcomes = [problem if data is None else _accept_one(session, intake, data) for data, problem in loaded]
     try:
+        accepted = motions.create_many(session, intake, [data for data, _ in loaded])
         session.flush()
     except IntegrityError:
         # A concurrent request took one of the external_ids: the whole batch is refused, nothing is kept.
         session.rollback()
         raise Conflict("an external_id in this batch was taken by a concurrent request; send the batch again") from None
-    return [_result(outcome) for outcome in outcomes]
+    problems = [problem for _, problem in loaded]
+    return [_result(outcome or problem) for outcome, problem in zip(accepted, problems, strict=True)]
 
 
 def _load(item, unstorable: dict | None) -> tuple[dict | None, dict | None]:
@@ -60,23 +61,22 @@ def _load(item, unstorable: dict | None) -> tuple[dict | None, dict | None]:
         return None, validation_body(field_messages(exc.normalized_messages()))
 
 
-def _accept_one(session: Session, intake: motions.Intake, data: dict):
-    """One validated item: its motion, or the problem document that refuses it."""
-    try:
-        return motions.build_motion(session, intake, data)
-    except DomainError as exc:
-        body = domain_body(exc)
-        headers = getattr(exc, "headers", None) or {}
-        if "Retry-After" in headers:
-            body["retry_after"] = int(headers["Retry-After"])
-        return body
-
-
 def _result(outcome) -> dict:
-    """The batch's entry for one item."""
+    """The batch's entry for one item: its motion, or the problem refusing it (a domain refusal made one)."""
+    if isinstance(outcome, DomainError):
+        outcome = _problem(outcome)
     if isinstance(outcome, dict):
         return {"status": outcome["status"], "problem": outcome}
     return {"status": 202, "motion": motion_schema.dump(outcome)}
+
+
+def _problem(exc: DomainError) -> dict:
+    """The problem document for an item's domain refusal (a quota's carries its retry_after)."""
+    body = domain_body(exc)
+    headers = getattr(exc, "headers", None) or {}
+    if "Retry-After" in headers:
+        body["retry_after"] = int(headers["Retry-After"])
+    return body
 
 
 def body(results: list[dict]) -> str:

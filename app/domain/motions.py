@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from app.cursors import motion_cursor
 from app.database import end_reads, savepoint
 from app.domain import credits, quotas, reuse
-from app.domain.errors import Conflict, ExternalIdTaken, IllegalTransition, NotFound
-from app.domain.transitions import complete_from, transition
+from app.domain.errors import Conflict, DomainError, ExternalIdTaken, IllegalTransition, NotFound
+from app.domain.transitions import admit, complete_from, transition
 from app.models import FINAL_STATUSES, Caller, Motion, MotionEvent, Source, Status
 from app.models.motion import new_motion_id
 from app.models.types import utcnow
@@ -49,10 +49,10 @@ def start_intake(session: Session, caller: Caller, settings) -> Intake:
 def create_motion(session: Session, caller: Caller, data: dict, intake: Intake | None = None) -> Motion:
     """Accept a validated request as a queued motion (flushed, not committed); no intake: no quota, no reuse."""
     intake = intake or Intake(caller, quotas.Allowance(None, utcnow()), {}, 0, utcnow())
-    if data.get("external_id") is None and not data.get("reuse"):
-        # Nothing unique to lose a race for, nothing read before the insert: no savepoint (two round trips fewer).
-        motion = build_motion(session, intake, data)
-        session.flush()
+    if is_plain(data):
+        # Nothing unique to lose a race for, nothing read before the insert: no savepoint, one INSERT.
+        motion = new_motion(intake, data)
+        admit(session, [motion], Source.API)
         return motion
     try:
         with savepoint(session):  # a lost race undoes this insert only, not the caller's transaction
@@ -64,26 +64,68 @@ def create_motion(session: Session, caller: Caller, data: dict, intake: Intake |
     return motion
 
 
-def build_motion(session: Session, intake: Intake, data: dict) -> Motion:
-    """Add a motion for a validated request: reused, following, or queued within the quota (not flushed)."""
-    caller, external_id = intake.caller, data.get("external_id")
-    if external_id is not None:
-        _refuse_taken_external_id(session, caller.id, external_id)
-    key = reuse.content_key(data)
-    root = reuse.find_root(session, caller.id, key, intake.now, intake.reuse_max_age) if data.get("reuse") else None
+def create_many(session: Session, intake: Intake, requests: list[dict | None]) -> list[Motion | DomainError | None]:
+    """Accept validated requests in order (None, one refused before, stays None): each a motion or its refusal.
+
+    Not flushed. Plain motions are written together, but before any request that reads motions (an
+    external_id check, a reuse look) so that it sees them, as it would see them one by one.
+    """
+    results: list[Motion | DomainError | None] = []
+    plain: list[Motion] = []
+    for data in requests:
+        if data is not None and not is_plain(data):
+            admit(session, plain, Source.API)
+            plain = []
+        results.append(_accept(session, intake, data, plain))
+    admit(session, plain, Source.API)
+    return results
+
+
+def _accept(session: Session, intake: Intake, data: dict | None, plain: list[Motion]) -> Motion | DomainError | None:
+    """One request of a batch: a plain motion is built and kept in `plain` to be written, any other added."""
+    if data is None:
+        return None
+    try:
+        if not is_plain(data):
+            return build_motion(session, intake, data)
+        plain.append(new_motion(intake, data))
+        return plain[-1]
+    except DomainError as exc:
+        return exc
+
+
+def is_plain(data: dict) -> bool:
+    """Whether a request needs no reading before its insert (no external_id to check, no reuse to look for)."""
+    return data.get("external_id") is None and not data.get("reuse")
+
+
+def new_motion(intake: Intake, data: dict, root: Motion | None = None) -> Motion:
+    """Build (not add) the motion for a validated request, counted against the quota unless it reuses a root."""
+    caller = intake.caller
     if root is None and intake.allowance.status is not None:
         intake.allowance.take(credits.cost(intake.costs, data["model"]))
-    motion = Motion(
+    return Motion(
         id=new_motion_id(),
         caller_id=caller.id,
         callback_url=data["callback_url"] if "callback_url" in data else caller.default_callback_url,
         meta=data.get("meta"),
         priority=data.get("priority", "normal"),
-        content_key=key,
+        content_key=reuse.content_key(data),
         reuse=bool(data.get("reuse")),
         reused_from=root.id if root is not None else None,
         **{name: data.get(name) for name in REQUEST_FIELDS},
     )
+
+
+def build_motion(session: Session, intake: Intake, data: dict) -> Motion:
+    """Add a motion for a validated request: reused, following, or queued within the quota (not flushed)."""
+    caller, external_id = intake.caller, data.get("external_id")
+    if external_id is not None:
+        _refuse_taken_external_id(session, caller.id, external_id)
+    root = None
+    if data.get("reuse"):
+        root = reuse.find_root(session, caller.id, reuse.content_key(data), intake.now, intake.reuse_max_age)
+    motion = new_motion(intake, data, root)
     session.add(motion)
     transition(session, motion, Status.QUEUED, Source.API)
     if root is not None and root.status == Status.COMPLETED:

@@ -1,10 +1,14 @@
-"""The one state machine: every motion status change goes through transition()."""
+"""The one state machine: every motion status change goes through transition() (a new motion's first, admit())."""
+
+import functools
+
+from sqlalchemy import bindparam, insert, null, select
 
 from app import nudges
 from app.domain import notification_events, reuse
 from app.domain.errors import IllegalTransition
 from app.models import Motion, MotionEvent, Source, Status
-from app.models.types import utcnow
+from app.models.types import UTCDateTime, utcnow
 
 FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
@@ -55,6 +59,26 @@ def transition(session, motion: Motion, target: Status, source: Source, detail: 
     return event
 
 
+def admit(session, motions: list[Motion], source: Source) -> None:
+    """New motions enter the state machine at queued, written with their first history rows at once.
+
+    The way in for plain new motions (built, not added; nothing to reuse, no external_id race to lose):
+    no unit-of-work flush, one INSERT for all of them and their history on PostgreSQL (two elsewhere).
+    They stay transient: the caller's answer is read from them. Reaching queued tells callers nothing
+    (no notification event), so the only follow-up is the dispatch and pre-flight nudge.
+    """
+    if not motions:
+        return
+    source = _known(source)
+    if not can_move(None, Status.QUEUED, source):
+        raise IllegalTransition(f"a new motion cannot enter from source {source}", to_status=str(Status.QUEUED))
+    now = utcnow()
+    for motion in motions:
+        motion.status, motion.created_at, motion.updated_at = Status.QUEUED, now, now
+    _insert_with_history(session, [_row(motion) for motion in motions], now, source)
+    nudges.ask_dispatch(session)
+
+
 def complete_from(session, motion: Motion, root: Motion) -> None:
     """Complete a queued motion with an identical root's result: through processing, as usual, source reuse."""
     reuse.take_result(motion, root)
@@ -74,6 +98,36 @@ def _settle_followers(session, leader: Motion, target: Status) -> None:
         else:
             follower.reused_from = None
             nudges.ask_dispatch(session)
+
+
+_MOTIONS, _HISTORY = Motion.__table__, MotionEvent.__table__
+_HISTORY_COLUMNS = ("motion_id", "at", "from_status", "to_status", "source")
+_COLUMN_OF = {attr.key: attr.columns[0].key for attr in Motion.__mapper__.column_attrs}
+
+
+def _row(motion: Motion) -> dict:
+    """The column values set on a built motion (what is not set gets its column default)."""
+    return {_COLUMN_OF[key]: value for key, value in vars(motion).items() if key in _COLUMN_OF}
+
+
+def _insert_with_history(session, rows: list[dict], now, source: Source) -> None:
+    """INSERT the motions and a `None -> queued` history row each; one statement for one motion on PostgreSQL."""
+    if len(rows) == 1 and session.get_bind().dialect.name == "postgresql":
+        params = {f"m_{column}": value for column, value in rows[0].items()}
+        session.execute(_insert_one(tuple(rows[0])), {**params, "h_at": now, "h_to": Status.QUEUED, "h_source": source})
+        return
+    session.execute(insert(_MOTIONS), rows)  # executemany: the driver sends the rows together
+    history = [dict(zip(_HISTORY_COLUMNS, (row["id"], now, None, Status.QUEUED, source), strict=True)) for row in rows]
+    session.execute(insert(_HISTORY), history)
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_one(columns: tuple[str, ...]):
+    """A motion and its history row in one INSERT (a CTE; SQLite has no INSERT inside WITH), built once."""
+    new = insert(_MOTIONS).values({column: bindparam(f"m_{column}") for column in columns})
+    new = new.returning(_MOTIONS.c.id).cte("new_motion")
+    history = select(new.c.id, bindparam("h_at", type_=UTCDateTime()), null(), bindparam("h_to"), bindparam("h_source"))
+    return insert(_HISTORY).from_select(_HISTORY_COLUMNS, history).add_cte(new)
 
 
 def _known(source: Source | str) -> Source:
