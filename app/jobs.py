@@ -213,20 +213,32 @@ def process_jogg_events() -> int:
 
 @job(queue=DEFAULT)
 def poll_motion(motion_id: str) -> str:
-    """Ask JoggAI for one motion's status and apply it (the fallback when no webhook came)."""
+    """Ask JoggAI for one motion's status and apply it, due or not (the clock now enqueues `poll_motions`)."""
     intervals = current_app.config["SETTINGS"].poll_intervals
     outcome = tracking.poll(db.session, motion_id, jogg_connection.jogg_client(), intervals)
     log.info("poll %s: %s", motion_id, outcome, extra={"motion_id": motion_id})
     return outcome
 
 
+@job(queue=DEFAULT)
+def poll_motions(motion_ids: list[str], claimed_until: str) -> dict[str, int]:
+    """Status checks for a batch of motions the clock claimed until `claimed_until` (app.domain.tracking)."""
+    claim = tracking.PollClaim(motion_ids, datetime.fromisoformat(claimed_until))
+    settings = current_app.config["SETTINGS"]
+    outcomes = tracking.poll_claimed(db.session, claim, jogg_connection.jogg_client(), settings)
+    log.info("polls of %d motions: %s", len(motion_ids), outcomes)
+    return outcomes
+
+
 @owns_transaction
 def enqueue_due_polls() -> int:
-    """Clock task: enqueue a status check for every motion whose poll time has come."""
-    due = tracking.due_polls(db.session)
-    end_reads(db.session)
-    queues.enqueue_unique_many(current_app.extensions["redis"], poll_motion, [(f"poll-{m}", (m,)) for m in due])
-    return len(due)
+    """Clock task: claim every motion whose poll time has come and enqueue their status checks in batches."""
+    stale_after = timedelta(seconds=current_app.config["SETTINGS"].sweep_stale_after)
+    claim = tracking.claim_due_polls(db.session, stale_after)
+    commit_step(db.session)  # step: enqueue after commit, so each job finds its motions claimed (the lease it moves on)
+    until = claim.until.isoformat()
+    queues.enqueue_many(current_app.extensions["redis"], poll_motions, [(ids, until) for ids in claim.batches()])
+    return len(claim.motion_ids)
 
 
 @job(queue=CALLBACKS)

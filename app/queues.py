@@ -177,6 +177,15 @@ def enqueue_unique_many(connection: redis.Redis, function: Callable, jobs: list[
         queue.enqueue_many([Queue.prepare_data(spec.function, **_options(spec, job, args)) for job, args in fresh])
 
 
+def enqueue_many(connection: redis.Redis, function: Callable, calls: list[tuple]) -> None:
+    """One job per args tuple, in one round trip, under fresh ids (for work that claims its rows in SQL itself)."""
+    if not calls:
+        return
+    spec = spec_of(function)
+    queue = Queue(spec.queue, connection=connection)
+    queue.enqueue_many([Queue.prepare_data(spec.function, **_options(spec, None, args)) for args in calls])
+
+
 def nudge_lock(name: str) -> str:
     """The Redis key that says a `name` job is already waiting."""
     return f"motion-gateway:nudge:{name}"

@@ -1,13 +1,16 @@
 """Learning how a submitted motion ends: applying JoggAI's status check, the poll schedule, expiry."""
 
 import logging
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.database import end_reads
+from app.config import Settings
+from app.database import commit_step, end_reads
 from app.domain.transitions import transition
 from app.jogg import JoggClient, JoggError, MotionStatus
 from app.models import Motion, MotionEvent, Source, Status
@@ -16,6 +19,10 @@ from app.models.types import utcnow
 log = logging.getLogger(__name__)
 
 MIN_POLL_GAP = timedelta(seconds=10)
+POLL_TICK = 10_000  # due motions one clock tick claims at most (issue 16: 10,000 due in one tick)
+POLL_BATCH = 50  # motions one poll job checks at most, one after another
+POLL_SECONDS = 1.0  # then the job gives back what it has not started, so its worker can take submissions in between
+POLL_LEASE_MARGIN = 2.0  # seconds a poll job's lease adds to the longest its checks can take
 LIST_ONLY_WATCH = timedelta(days=1)  # how long a motion completed from JoggAI's list waits to learn its motion id
 LIST_ONLY = (
     "unknown: found in JoggAI's photo-avatar list, which gives no motion id; filled in if a webhook or the late "
@@ -35,6 +42,7 @@ class StatusOutcome(StrEnum):
     IGNORED_FAILED = "ignored (already failed)"
     IGNORED_CANCELLED = "ignored (already cancelled)"
     SKIPPED = "skipped"  # nothing to poll: no longer processing, or no id to ask with
+    NOT_CLAIMED = "not claimed by this job"  # its poll lease is another's now (or a webhook settled it meanwhile)
     RETRY_LATER = "retry later"  # the check failed: the next poll is pushed back
 
 
@@ -69,12 +77,21 @@ def apply_status(session: Session, motion: Motion, status: MotionStatus, source:
     return StatusOutcome.RUNNING
 
 
-def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[int, ...]) -> StatusOutcome:
-    """Check one due motion with JoggAI and apply the answer (source poll); the caller commits."""
+def poll(
+    session: Session, motion_id: str, client: JoggClient, intervals: tuple[int, ...], held: datetime | None = None
+) -> StatusOutcome:
+    """Check one due motion with JoggAI and apply the answer (source poll); the caller commits.
+
+    `held` is the end of the poll lease the caller holds on it (`take_over`): a motion whose `next_poll_at`
+    is no longer that (another job's lease, a webhook's outcome) is left alone, before and after the check.
+    """
     motion = session.get(Motion, motion_id, populate_existing=True)
     if motion is None or motion.status != Status.PROCESSING:
         end_reads(session)
         return StatusOutcome.SKIPPED
+    if held is not None and motion.next_poll_at != held:
+        end_reads(session)
+        return StatusOutcome.NOT_CLAIMED
     jogg_motion_id, listed_as, name = motion.jogg_motion_id, listed_avatar(motion), motion.name
     end_reads(session)  # only reads so far: no transaction stays open over the status check
     if not (jogg_motion_id or listed_as):
@@ -83,8 +100,10 @@ def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[
         status = client.motion_status(jogg_motion_id) if jogg_motion_id else _status_from_list(client, name, listed_as)
     except JoggError as exc:
         log.warning("poll of %s failed: %s", motion_id, exc)
-        return _reschedule(session, motion_id, utcnow() + timedelta(seconds=30))
+        return _reschedule(session, motion_id, utcnow() + timedelta(seconds=30), held)
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    if held is not None and motion.status == Status.PROCESSING and motion.next_poll_at != held:
+        return StatusOutcome.NOT_CLAIMED  # the lease ran out during the check and another job took the motion
     outcome = apply_status(session, motion, status, Source.POLL, intervals)
     if outcome is StatusOutcome.RUNNING:
         motion.poll_count += 1
@@ -92,15 +111,93 @@ def poll(session: Session, motion_id: str, client: JoggClient, intervals: tuple[
     return outcome
 
 
-def due_polls(session: Session, limit: int = 1000) -> list[str]:
-    """Processing motions whose next poll time has come, oldest due first."""
+@dataclass(frozen=True)
+class PollClaim:
+    """Due motions the clock claimed for their status checks: their `next_poll_at` is now `until`, the lease's end."""
+
+    motion_ids: list[str]
+    until: datetime
+
+    def batches(self, size: int = POLL_BATCH) -> list[list[str]]:
+        """The claimed motions in groups of at most `size`, one poll job each."""
+        return [self.motion_ids[i : i + size] for i in range(0, len(self.motion_ids), size)]
+
+
+def claim_due_polls(session: Session, lease: timedelta, limit: int = POLL_TICK) -> PollClaim:
+    """Claim the processing motions whose poll time has come (at most `limit`, oldest due first); the caller commits.
+
+    One UPDATE ... RETURNING moves their `next_poll_at` to the lease's end, so a second tick or a second clock
+    does not find them due while their jobs wait; rows another transaction holds are skipped (SKIP LOCKED, on
+    PostgreSQL), never waited for. A claim whose job never runs (a lost Redis write, a worker killed before it
+    began) simply runs out, and the next tick claims the motions again.
+    """
+    now = utcnow()
+    due = (Motion.status == Status.PROCESSING, Motion.next_poll_at <= now)
+    oldest = select(Motion.id).where(*due).order_by(Motion.next_poll_at).limit(limit)
     stmt = (
-        select(Motion.id)
-        .where(Motion.status == Status.PROCESSING, Motion.next_poll_at <= utcnow())
-        .order_by(Motion.next_poll_at)
-        .limit(limit)
+        update(Motion)
+        .where(Motion.id.in_(oldest.with_for_update(skip_locked=True)), *due)
+        .values(next_poll_at=now + lease)
+        .returning(Motion.id)
+        .execution_options(synchronize_session=False)
     )
-    return list(session.scalars(stmt))
+    return PollClaim(list(session.scalars(stmt)), now + lease)
+
+
+def poll_claimed(session: Session, claim: PollClaim, client: JoggClient, settings: Settings) -> dict[str, int]:
+    """A poll job: check the motions of a claim one by one for POLL_SECONDS; returns how many had each outcome.
+
+    The job first takes the clock's claim over with its own lease (`take_over`: only motions still holding the
+    clock's lease, so a job that runs twice, or late after the clock claimed them again, checks nothing twice).
+    Each outcome is committed before the next check; the motions not begun by the deadline, or when a check
+    fails, are given back due at once. The one whose check failed, and every motion of a killed job, keep the
+    job's lease (`poll_lease`) until it runs out; then the next tick claims them again.
+    """
+    deadline, outcomes = time.monotonic() + POLL_SECONDS, {}
+    held = take_over(session, claim, poll_lease(settings))
+    commit_step(session)  # step: the lease is committed, held while the status checks run with no transaction open
+    left = list(held.motion_ids)
+    try:
+        while left and time.monotonic() < deadline:
+            outcome = poll(session, left.pop(0), client, settings.poll_intervals, held.until)
+            commit_step(session)  # step: each motion's outcome is kept before the next status check
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    finally:
+        give_back(session, PollClaim(left, held.until))
+        commit_step(session)  # step: unchecked motions are due again at once, for the next tick to claim
+    return outcomes
+
+
+def poll_lease(settings: Settings) -> timedelta:
+    """How long a poll job holds its motions: POLL_SECONDS, then one JoggAI call at its slowest, a margin."""
+    slowest_call = settings.jogg_connect_timeout + settings.jogg_read_timeout
+    return timedelta(seconds=POLL_SECONDS + slowest_call + POLL_LEASE_MARGIN)
+
+
+def take_over(session: Session, claim: PollClaim, lease: timedelta) -> PollClaim:
+    """Move to a fresh lease the claimed motions that still hold `claim`'s (compare and set); the caller commits."""
+    if not claim.motion_ids:
+        return claim
+    until = utcnow() + lease
+    stmt = (
+        update(Motion)
+        .where(Motion.id.in_(claim.motion_ids), Motion.status == Status.PROCESSING, Motion.next_poll_at == claim.until)
+        .values(next_poll_at=until)
+        .returning(Motion.id)
+        .execution_options(synchronize_session=False)
+    )
+    taken = set(session.scalars(stmt))
+    return PollClaim([m for m in claim.motion_ids if m in taken], until)
+
+
+def give_back(session: Session, claim: PollClaim) -> None:
+    """Make the motions of a claim that still hold its lease due now (the caller commits)."""
+    session.rollback()  # after a failure, the failed transaction's changes go; the outcomes committed stay
+    if not claim.motion_ids:
+        return
+    mine = (Motion.id.in_(claim.motion_ids), Motion.status == Status.PROCESSING, Motion.next_poll_at == claim.until)
+    stmt = update(Motion).where(*mine).values(next_poll_at=utcnow()).execution_options(synchronize_session=False)
+    session.execute(stmt)
 
 
 def expire_old(session: Session, max_age: int, limit: int = 1000) -> int:
@@ -231,9 +328,11 @@ def learn_preview(session: Session, motion: Motion, status: MotionStatus, source
     session.add(row)
 
 
-def _reschedule(session: Session, motion_id: str, when: datetime) -> StatusOutcome:
-    """Push a motion's next poll back after a failed check (the caller commits)."""
-    motion = session.get(Motion, motion_id, with_for_update=True)
+def _reschedule(session: Session, motion_id: str, when: datetime, held: datetime | None) -> StatusOutcome:
+    """Push a motion's next poll back after a failed check, unless another job took it (the caller commits)."""
+    motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
+    if held is not None and motion.next_poll_at != held:
+        return StatusOutcome.NOT_CLAIMED
     motion.next_poll_at = when
     return StatusOutcome.RETRY_LATER
 
