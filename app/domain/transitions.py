@@ -3,6 +3,7 @@
 import functools
 
 from sqlalchemy import bindparam, insert, null, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from app import nudges
 from app.domain import notification_events, reuse
@@ -76,6 +77,10 @@ def admit(session, motions: list[Motion], source: Source) -> None:
     for motion in motions:
         motion.status, motion.created_at, motion.updated_at = Status.QUEUED, now, now
     _insert_with_history(session, [_row(motion) for motion in motions], now, source)
+    for motion in motions:  # persistent from here, as if loaded: later changes are flushed as UPDATEs
+        _fill_defaults(motion)
+        make_transient_to_detached(motion)
+        session.add(motion)
     nudges.ask_dispatch(session)
 
 
@@ -105,8 +110,22 @@ _HISTORY_COLUMNS = ("motion_id", "at", "from_status", "to_status", "source")
 _COLUMN_OF = {attr.key: attr.columns[0].key for attr in Motion.__mapper__.column_attrs}
 
 
+_DEFAULT_OF = {
+    attr.key: attr.columns[0].default.arg if attr.columns[0].default is not None else None
+    for attr in Motion.__mapper__.column_attrs
+    if attr.columns[0].default is None or attr.columns[0].default.is_scalar
+}
+
+
+def _fill_defaults(motion: Motion) -> None:
+    """Set each column left unset to what its row got (its default, or NULL): nothing is left to load."""
+    for key, value in _DEFAULT_OF.items():
+        if key not in vars(motion):
+            setattr(motion, key, value)
+
+
 def _row(motion: Motion) -> dict:
-    """The column values set on a built motion (what is not set gets its column default)."""
+    """The column values set on a built motion (one left unset gets its column default, or NULL)."""
     return {_COLUMN_OF[key]: value for key, value in vars(motion).items() if key in _COLUMN_OF}
 
 
@@ -144,7 +163,9 @@ def _stamp(motion: Motion, target: Status, now, current: Status | None) -> None:
         motion.submitted_at = now
     elif target in (Status.COMPLETED, Status.FAILED, Status.CANCELLED):
         motion.completed_at = now
-    elif target is Status.QUEUED and current is not None:  # a new motion has no submission to forget
+    elif target is Status.QUEUED and current is None:  # a new motion: created at the moment it entered
+        motion.created_at = now
+    elif target is Status.QUEUED:  # a retry forgets the previous submission
         _reset_submission(motion)
 
 

@@ -4,6 +4,8 @@ import threading
 import time
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from app.domain import motions as motions_domain
 from app.domain.transitions import transition
 from app.models import Motion, Status
@@ -209,3 +211,19 @@ def test_conflicts_are_told_in_the_callers_words(client, auth, session):
     assert retry["detail"] == f"motion {motion_id} is queued; only a failed motion can be retried"
     assert cancel["detail"] == f"motion {motion_id} is completed; only a queued motion can be cancelled"
     assert all("source" not in problem["detail"] for problem in (retry, cancel))
+
+
+def test_every_way_in_writes_the_motion_as_answered_with_one_history_row(client, auth, session):
+    """Plain (admit: one INSERT), external_id and reuse requests, one and batched: stored as answered, one row each."""
+    made = [create(client, auth), create(client, auth, external_id="way-in-1"), create(client, auth, reuse=True)]
+    batch = client.post("/v1/motions/batch", json={"items": [VALID, {**VALID, "name": "Bo"}]}, headers=auth)
+    made += [item["motion"] for item in batch.get_json()["items"]]
+    for answered in made:
+        assert client.get(f"/v1/motions/{answered['id']}", headers=auth).get_json() == answered
+        assert answered["created_at"] <= answered["updated_at"]
+        events = client.get(f"/v1/motions/{answered['id']}/events", headers=auth).get_json()["items"]
+        assert [(e["from_status"], e["to_status"], e["source"]) for e in events[:1]] == [(None, "queued", "api")]
+    assert made[0]["created_at"] == made[0]["updated_at"]
+    unset = (Motion.error.is_(None), Motion.submission_evidence.is_(None), Motion.submit_attempts == 0)
+    stored = session.scalars(select(Motion.id).where(Motion.id.in_([m["id"] for m in made]), *unset))
+    assert sorted(stored) == sorted(m["id"] for m in made)  # SQL NULLs and defaults, as the ORM path writes them
