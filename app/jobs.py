@@ -35,6 +35,7 @@ RECORD_LOST_GRACE = timedelta(seconds=30)  # a submit job's list read and POST t
 STUCK_SUBMISSION = timedelta(seconds=JOB_TIMEOUT * 2)  # the sweep's backstop: a submit job long past its timeout
 PREFLIGHT_BATCH = 16  # motions one pre-flight job checks at once, an image download per thread
 PREFLIGHT_AHEAD_MINUTES = 2  # each caller's next motions checked ahead of dispatch: two minutes of POST slots
+POLLS = "polls"  # the motions with a poll job waiting (queues.mark_waiting)
 
 
 @job(queue=JOGG)
@@ -221,24 +222,26 @@ def poll_motion(motion_id: str) -> str:
 
 
 @job(queue=DEFAULT)
-def poll_motions(motion_ids: list[str], claimed_until: str) -> dict[str, int]:
-    """Status checks for a batch of motions the clock claimed until `claimed_until` (app.domain.tracking)."""
-    claim = tracking.PollClaim(motion_ids, datetime.fromisoformat(claimed_until))
+def poll_motions(motion_ids: list[str]) -> dict[str, int]:
+    """Status checks for a batch of due motions, those still due held with a lease (app.domain.tracking)."""
     settings = current_app.config["SETTINGS"]
-    outcomes = tracking.poll_claimed(db.session, claim, jogg_connection.jogg_client(), settings)
-    log.info("polls of %d motions: %s", len(motion_ids), outcomes)
+    held = tracking.take_due(db.session, motion_ids, tracking.poll_lease(settings))
+    commit_step(db.session)  # step: the lease is committed, held while the status checks run with no transaction open
+    queues.unmark_waiting(current_app.extensions["redis"], POLLS, motion_ids)  # the next tick may enqueue them again
+    outcomes = tracking.poll_held(db.session, held, jogg_connection.jogg_client(), settings.poll_intervals)
+    log.info("polls of %d motions (%d held): %s", len(motion_ids), len(held.motion_ids), outcomes)
     return outcomes
 
 
 @owns_transaction
 def enqueue_due_polls() -> int:
-    """Clock task: claim every motion whose poll time has come and enqueue their status checks in batches."""
-    stale_after = timedelta(seconds=current_app.config["SETTINGS"].sweep_stale_after)
-    claim = tracking.claim_due_polls(db.session, stale_after)
-    commit_step(db.session)  # step: enqueue after commit, so each job finds its motions claimed (the lease it moves on)
-    until = claim.until.isoformat()
-    queues.enqueue_many(current_app.extensions["redis"], poll_motions, [(ids, until) for ids in claim.batches()])
-    return len(claim.motion_ids)
+    """Clock task: enqueue status checks, in batches, for the due motions that have no poll job waiting."""
+    due = tracking.due_polls(db.session)
+    end_reads(db.session)
+    connection, stale_after = current_app.extensions["redis"], current_app.config["SETTINGS"].sweep_stale_after
+    fresh = queues.mark_waiting(connection, POLLS, due, int(stale_after * 1000))  # a lost job: due again after this
+    queues.enqueue_many(connection, poll_motions, [(batch,) for batch in tracking.in_batches(fresh)])
+    return len(fresh)
 
 
 @job(queue=CALLBACKS)

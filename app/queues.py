@@ -186,6 +186,41 @@ def enqueue_many(connection: redis.Redis, function: Callable, calls: list[tuple]
     queue.enqueue_many([Queue.prepare_data(spec.function, **_options(spec, None, args)) for args in calls])
 
 
+# Mark ARGV[2..] as waiting for a job until now + ARGV[1] ms (Redis' clock); returns those not marked already.
+MARK_WAITING = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local marked = {}
+for i = 2, #ARGV do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+    marked[#marked + 1] = ARGV[i]
+  end
+end
+return marked
+"""
+
+
+def waiting_key(name: str) -> str:
+    """The Redis sorted set of ids that have a `name` job waiting, each scored with when its mark runs out."""
+    return f"motion-gateway:waiting:{name}"
+
+
+def mark_waiting(connection: redis.Redis, name: str, ids: list[str], hold_ms: int) -> list[str]:
+    """Of `ids`, those with no `name` job waiting (no live mark), now marked for hold_ms: one round trip."""
+    if not ids:
+        return []
+    marked = connection.register_script(MARK_WAITING)(keys=[waiting_key(name)], args=[hold_ms, *ids])
+    return [m.decode() if isinstance(m, bytes) else m for m in marked]
+
+
+def unmark_waiting(connection: redis.Redis, name: str, ids: list[str]) -> None:
+    """Called by a job as it takes its work over: a later tick may enqueue these ids again."""
+    if ids:
+        connection.zrem(waiting_key(name), *ids)
+
+
 def nudge_lock(name: str) -> str:
     """The Redis key that says a `name` job is already waiting."""
     return f"motion-gateway:nudge:{name}"

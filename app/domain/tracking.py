@@ -19,7 +19,7 @@ from app.models.types import utcnow
 log = logging.getLogger(__name__)
 
 MIN_POLL_GAP = timedelta(seconds=10)
-POLL_TICK = 10_000  # due motions one clock tick claims at most (issue 16: 10,000 due in one tick)
+POLL_TICK = 10_000  # due motions one clock tick enqueues at most (issue 16: 10,000 due in one tick)
 POLL_BATCH = 50  # motions one poll job checks at most, one after another
 POLL_SECONDS = 1.0  # then the job gives back what it has not started, so its worker can take submissions in between
 POLL_LEASE_MARGIN = 2.0  # seconds a poll job's lease adds to the longest its checks can take
@@ -82,7 +82,7 @@ def poll(
 ) -> StatusOutcome:
     """Check one due motion with JoggAI and apply the answer (source poll); the caller commits.
 
-    `held` is the end of the poll lease the caller holds on it (`take_over`): a motion whose `next_poll_at`
+    `held` is the end of the poll lease the caller holds on it (`take_due`): a motion whose `next_poll_at`
     is no longer that (another job's lease, a webhook's outcome) is left alone, before and after the check.
     """
     motion = session.get(Motion, motion_id, populate_existing=True)
@@ -113,58 +113,60 @@ def poll(
 
 @dataclass(frozen=True)
 class PollClaim:
-    """Due motions the clock claimed for their status checks: their `next_poll_at` is now `until`, the lease's end."""
+    """Motions a poll job holds: their `next_poll_at` is `until`, the end of its lease."""
 
     motion_ids: list[str]
     until: datetime
 
-    def batches(self, size: int = POLL_BATCH) -> list[list[str]]:
-        """The claimed motions in groups of at most `size`, one poll job each."""
-        return [self.motion_ids[i : i + size] for i in range(0, len(self.motion_ids), size)]
 
-
-def claim_due_polls(session: Session, lease: timedelta, limit: int = POLL_TICK) -> PollClaim:
-    """Claim the processing motions whose poll time has come (at most `limit`, oldest due first); the caller commits.
-
-    One UPDATE ... RETURNING moves their `next_poll_at` to the lease's end, so a second tick or a second clock
-    does not find them due while their jobs wait; rows another transaction holds are skipped (SKIP LOCKED, on
-    PostgreSQL), never waited for. A claim whose job never runs (a lost Redis write, a worker killed before it
-    began) simply runs out, and the next tick claims the motions again.
-    """
-    now = utcnow()
-    due = (Motion.status == Status.PROCESSING, Motion.next_poll_at <= now)
-    oldest = select(Motion.id).where(*due).order_by(Motion.next_poll_at).limit(limit)
+def due_polls(session: Session, limit: int = POLL_TICK) -> list[str]:
+    """Processing motions whose next poll time has come, oldest due first (one index range, a read)."""
     stmt = (
-        update(Motion)
-        .where(Motion.id.in_(oldest.with_for_update(skip_locked=True)), *due)
-        .values(next_poll_at=now + lease)
-        .returning(Motion.id)
-        .execution_options(synchronize_session=False)
+        select(Motion.id)
+        .where(Motion.status == Status.PROCESSING, Motion.next_poll_at <= utcnow())
+        .order_by(Motion.next_poll_at)
+        .limit(limit)
     )
-    return PollClaim(list(session.scalars(stmt)), now + lease)
+    return list(session.scalars(stmt))
 
 
-def poll_claimed(session: Session, claim: PollClaim, client: JoggClient, settings: Settings) -> dict[str, int]:
-    """A poll job: check the motions of a claim one by one for POLL_SECONDS; returns how many had each outcome.
+def in_batches(motion_ids: list[str], size: int = POLL_BATCH) -> list[list[str]]:
+    """Due motions in groups of at most `size`, one poll job each."""
+    return [motion_ids[i : i + size] for i in range(0, len(motion_ids), size)]
 
-    The job first takes the clock's claim over with its own lease (`take_over`: only motions still holding the
-    clock's lease, so a job that runs twice, or late after the clock claimed them again, checks nothing twice).
-    Each outcome is committed before the next check; the motions not begun by the deadline, or when a check
-    fails, are given back due at once. The one whose check failed, and every motion of a killed job, keep the
-    job's lease (`poll_lease`) until it runs out; then the next tick claims them again.
+
+def take_due(session: Session, motion_ids: list[str], lease: timedelta) -> PollClaim:
+    """Hold, for one job, those of the motions still due: their `next_poll_at` moves to the lease's end.
+
+    One UPDATE ... RETURNING, a compare and set on "still due": a second job with the same motions (a job run
+    twice, two ticks' jobs) finds them held or polled and takes none; a killed job's lease simply runs out.
+    The caller commits.
     """
-    deadline, outcomes = time.monotonic() + POLL_SECONDS, {}
-    held = take_over(session, claim, poll_lease(settings))
-    commit_step(session)  # step: the lease is committed, held while the status checks run with no transaction open
-    left = list(held.motion_ids)
+    until = utcnow() + lease
+    if not motion_ids:
+        return PollClaim([], until)
+    due = (Motion.id.in_(motion_ids), Motion.status == Status.PROCESSING, Motion.next_poll_at <= utcnow())
+    stmt = update(Motion).where(*due).values(next_poll_at=until).returning(Motion.id)
+    taken = set(session.scalars(stmt.execution_options(synchronize_session=False)))
+    return PollClaim([m for m in motion_ids if m in taken], until)
+
+
+def poll_held(session: Session, held: PollClaim, client: JoggClient, intervals: tuple[int, ...]) -> dict[str, int]:
+    """Check the held motions one by one for POLL_SECONDS; returns how many had each outcome.
+
+    Each outcome is committed before the next check. The motions not begun by the deadline, or when a check
+    fails, are given back due at once (the next tick finds them); the one whose check failed, and every motion
+    of a killed job, stay held until the lease (`poll_lease`) runs out.
+    """
+    deadline, outcomes, left = time.monotonic() + POLL_SECONDS, {}, list(held.motion_ids)
     try:
         while left and time.monotonic() < deadline:
-            outcome = poll(session, left.pop(0), client, settings.poll_intervals, held.until)
+            outcome = poll(session, left.pop(0), client, intervals, held.until)
             commit_step(session)  # step: each motion's outcome is kept before the next status check
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     finally:
         give_back(session, PollClaim(left, held.until))
-        commit_step(session)  # step: unchecked motions are due again at once, for the next tick to claim
+        commit_step(session)  # step: unchecked motions are due again at once, for the next tick
     return outcomes
 
 
@@ -174,28 +176,12 @@ def poll_lease(settings: Settings) -> timedelta:
     return timedelta(seconds=POLL_SECONDS + slowest_call + POLL_LEASE_MARGIN)
 
 
-def take_over(session: Session, claim: PollClaim, lease: timedelta) -> PollClaim:
-    """Move to a fresh lease the claimed motions that still hold `claim`'s (compare and set); the caller commits."""
-    if not claim.motion_ids:
-        return claim
-    until = utcnow() + lease
-    stmt = (
-        update(Motion)
-        .where(Motion.id.in_(claim.motion_ids), Motion.status == Status.PROCESSING, Motion.next_poll_at == claim.until)
-        .values(next_poll_at=until)
-        .returning(Motion.id)
-        .execution_options(synchronize_session=False)
-    )
-    taken = set(session.scalars(stmt))
-    return PollClaim([m for m in claim.motion_ids if m in taken], until)
-
-
-def give_back(session: Session, claim: PollClaim) -> None:
-    """Make the motions of a claim that still hold its lease due now (the caller commits)."""
+def give_back(session: Session, held: PollClaim) -> None:
+    """Make the held motions that still hold this lease due now (the caller commits)."""
     session.rollback()  # after a failure, the failed transaction's changes go; the outcomes committed stay
-    if not claim.motion_ids:
+    if not held.motion_ids:
         return
-    mine = (Motion.id.in_(claim.motion_ids), Motion.status == Status.PROCESSING, Motion.next_poll_at == claim.until)
+    mine = (Motion.id.in_(held.motion_ids), Motion.status == Status.PROCESSING, Motion.next_poll_at == held.until)
     stmt = update(Motion).where(*mine).values(next_poll_at=utcnow()).execution_options(synchronize_session=False)
     session.execute(stmt)
 

@@ -1,4 +1,4 @@
-"""The poll sweep: one tick claims every due motion and enqueues batch jobs; leases keep two polls of a motion apart."""
+"""The poll sweep: one tick enqueues every due motion in batch jobs; a job holds its motions with a lease in SQL."""
 
 import threading
 import time
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from rq import Queue
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app import jobs, queues
@@ -40,10 +40,10 @@ def due_motions(session, make_caller, sandbox):
     return make
 
 
-def poll_jobs(redis_client) -> list[tuple[list[str], str]]:
-    """The args of every poll batch job waiting in the default queue."""
+def poll_jobs(redis_client) -> list[list[str]]:
+    """The motions of every poll batch job waiting in the default queue."""
     queue = Queue(queues.spec_of(jobs.poll_motions).queue, connection=redis_client)
-    return [job.args for job in queue.get_jobs() if job.func_name == queues.path_of(jobs.poll_motions)]
+    return [job.args[0] for job in queue.get_jobs() if job.func_name == queues.path_of(jobs.poll_motions)]
 
 
 def checks_by_motion(sandbox, session, ids: list[str]) -> dict[str, int]:
@@ -68,17 +68,16 @@ def drain(in_app, run_jobs) -> int:
     return ticks
 
 
-def test_one_tick_claims_every_due_motion_and_enqueues_them_in_batches(
+def test_one_tick_enqueues_every_due_motion_in_batches(
     due_motions, session, sandbox, redis_client, in_app, run_jobs
 ):
-    """1,500 due: one tick claims all in one statement and enqueues 30 jobs of 50; each motion is checked once."""
+    """1,500 due: one tick enqueues all, 30 jobs of 50 in due order; each motion is checked once."""
     ids = due_motions(MANY)
     assert in_app(jobs.enqueue_due_polls) == MANY
     batches = poll_jobs(redis_client)
-    assert len(batches) == MANY // tracking.POLL_BATCH and {len(b) for b, _ in batches} == {tracking.POLL_BATCH}
-    assert sorted(m for batch, _ in batches for m in batch) == sorted(ids)
-    assert len({until for _, until in batches}) == 1  # one claim, one lease
-    assert in_app(jobs.enqueue_due_polls) == 0  # claimed: the next tick finds nothing due while the jobs wait
+    assert len(batches) == MANY // tracking.POLL_BATCH and {len(b) for b in batches} == {tracking.POLL_BATCH}
+    assert [m for batch in batches for m in batch] == ids  # oldest due first
+    assert in_app(jobs.enqueue_due_polls) == 0  # marked waiting: the next tick enqueues nothing while the jobs wait
     run_jobs()
     drain(in_app, run_jobs)
     assert set(checks_by_motion(sandbox, session, ids).values()) == {1}
@@ -87,8 +86,8 @@ def test_one_tick_claims_every_due_motion_and_enqueues_them_in_batches(
     assert min(m.next_poll_at for m in motions) > utcnow() + timedelta(seconds=60)  # the next interval, not a lease
 
 
-def test_two_ticks_at_once_claim_each_motion_once(due_motions, session, sandbox, redis_client, jogg_app, run_jobs):
-    """Two clocks' ticks at the same moment share the due motions between them; no motion is polled twice."""
+def test_two_ticks_at_once_enqueue_each_motion_once(due_motions, session, sandbox, redis_client, jogg_app, run_jobs):
+    """Two clocks' ticks at the same moment share the due motions between them (Redis' marks); none is polled twice."""
     ids = due_motions(600)
     start, counts = threading.Barrier(2), []
 
@@ -104,31 +103,31 @@ def test_two_ticks_at_once_claim_each_motion_once(due_motions, session, sandbox,
     for thread in ticks:
         thread.join(timeout=60)
     assert sum(counts) == len(ids)
-    claimed = [m for batch, _ in poll_jobs(redis_client) for m in batch]
-    assert sorted(claimed) == sorted(ids)  # every motion in exactly one batch
+    enqueued = [m for batch in poll_jobs(redis_client) for m in batch]
+    assert sorted(enqueued) == sorted(ids)  # every motion in exactly one batch
     run_jobs()
     assert set(checks_by_motion(sandbox, session, ids).values()) <= {0, 1}
     assert {m.poll_count for m in reload_all(session, ids).values()} <= {0, 1}
 
 
-def test_a_job_run_twice_or_after_its_motions_were_claimed_again_checks_nothing(
+def test_a_job_run_twice_or_enqueued_twice_checks_each_motion_once(
     due_motions, session, sandbox, redis_client, in_app, run_jobs, jogg_app
 ):
-    """A batch job delivered twice, or whose claim ran out and was claimed again, leaves the motions to the new job."""
+    """A batch enqueued again once its mark ran out, and a batch job run twice: the first to hold a motion checks it."""
     jogg_app.config["SETTINGS"] = jogg_app.config["SETTINGS"].with_overrides(sweep_stale_after=0.3)
     ids = due_motions(5)
     assert in_app(jobs.enqueue_due_polls) == 5
     (old,) = poll_jobs(redis_client)
-    time.sleep(0.4)  # the claim's lease runs out before any worker took the job
-    assert in_app(jobs.enqueue_due_polls) == 5  # claimed again, a second job queued
+    time.sleep(0.4)  # the waiting mark runs out before any worker took the job
+    assert in_app(jobs.enqueue_due_polls) == 5  # a second job for the same motions
     run_jobs()
     assert set(checks_by_motion(sandbox, session, ids).values()) == {1}
-    assert in_app(jobs.poll_motions, *old) == {}  # the first job again: its claim is not the motions' any more
+    assert in_app(jobs.poll_motions, old) == {}  # the first job once more: its motions are no longer due
     assert set(checks_by_motion(sandbox, session, ids).values()) == {1}
 
 
 def test_a_lost_enqueue_only_delays_the_polls(due_motions, session, sandbox, redis_client, in_app, run_jobs, jogg_app):
-    """Redis forgets the batch jobs: the motions stay claimed until the lease runs out; then a tick claims them."""
+    """Redis forgets the batch jobs: the motions stay marked waiting until the mark runs out, then go out again."""
     jogg_app.config["SETTINGS"] = jogg_app.config["SETTINGS"].with_overrides(sweep_stale_after=1.0)
     ids = due_motions(120)
     assert in_app(jobs.enqueue_due_polls) == 120
@@ -238,19 +237,23 @@ def test_a_motion_finished_by_a_webhook_meanwhile_is_skipped(
     assert {m.status for m in reload_all(session, ids).values()} == {Status.PROCESSING, Status.COMPLETED}
 
 
-def test_a_claim_skips_rows_another_transaction_holds(due_motions, session, database_url):
-    """PostgreSQL: a claim does not wait for rows locked elsewhere (SKIP LOCKED); it takes the others."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers; SKIP LOCKED is PostgreSQL's")
+def test_two_jobs_with_the_same_motions_at_once_hold_each_once(due_motions, engine):
+    """Two jobs taking the same due motions at the same moment: the second waits for the first's commit, takes none."""
     ids = due_motions(10)
-    engine = create_engine(database_url)
-    try:
-        with Session(engine) as holder, Session(engine) as clock:
-            holder.execute(select(Motion).where(Motion.id.in_(ids[:4])).with_for_update())
-            clock.execute(text("SET LOCAL lock_timeout = '2s'"))
-            claim = tracking.claim_due_polls(clock, timedelta(seconds=30))
-            assert sorted(claim.motion_ids) == sorted(ids[4:])
-            clock.commit()
-            holder.rollback()
-    finally:
-        engine.dispose()
+    lease, second = timedelta(seconds=30), []
+    with Session(engine) as first:
+        held = tracking.take_due(first, ids, lease)
+        other = threading.Thread(target=lambda: second.append(take_in_own_session(engine, ids, lease)))
+        other.start()
+        time.sleep(0.3)  # the second is waiting for the first's row locks (PostgreSQL) or write lock (SQLite)
+        first.commit()
+        other.join(timeout=30)
+    assert sorted(held.motion_ids) == sorted(ids) and second == [[]]
+
+
+def take_in_own_session(engine, ids: list[str], lease: timedelta) -> list[str]:
+    """take_due in a session of its own, committed."""
+    with Session(engine) as own:
+        held = tracking.take_due(own, ids, lease)
+        own.commit()
+        return held.motion_ids
