@@ -107,12 +107,14 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from app import jobs
+from app.domain import tracking
 app = create_app()
 with app.app_context():
     db.session.execute(text("SELECT 1")); db.session.rollback()
     t0 = time.perf_counter(); due = jobs.enqueue_due_polls(); t1 = time.perf_counter()
     jobs.sweep(); t2 = time.perf_counter()
-print(json.dumps({"due_enqueued": due, "enqueue_due_polls_ms": (t1 - t0) * 1000, "sweep_ms": (t2 - t1) * 1000}))
+print(json.dumps({"due_enqueued": due, "poll_jobs": -(-due // tracking.POLL_BATCH),
+                  "enqueue_due_polls_ms": (t1 - t0) * 1000, "sweep_ms": (t2 - t1) * 1000}))
 """
 
 
