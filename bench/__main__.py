@@ -20,7 +20,7 @@ from bench.stack import RATE_LIMIT, RATE_WINDOW, WORKERS, Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS, REPORT = ROOT / "bench" / "results.json", ROOT / "docs" / "BENCHMARKS.md"
-ORDER = ["intake", "webhooks", "notifications", "budget", "scale", "credits", "memory"]
+ORDER = ["intake", "webhooks", "notifications", "budget", "scale", "credits", "capacity", "failover", "memory"]
 
 # (benchmark, label, path into its figures, comparison, target, unit)
 TARGETS = [
@@ -44,6 +44,10 @@ TARGETS = [
     ("credits", "pre-flight overhead, 200 at 10x rate (no target)", "preflight_overhead_scaled", None, None, ""),
     ("credits", "pre-flight overhead, 60 at 20/20 s (no target)", "preflight_overhead_window_20s", None, None, ""),
     ("credits", "first POST later with pre-flight by (no target)", "first_post_later_by_s", None, None, "s"),
+    ("capacity", "submissions/s, one worker process, pre-flight on (no target)", "submissions_per_s", None, None, "/s"),
+    ("capacity", "webhook events/s, one worker process (no target)", "events_per_s", None, None, "/s"),
+    ("capacity", "callbacks/s, one worker process (no target)", "callbacks_per_s", None, None, "/s"),
+    ("failover", "SENTINEL FAILOVER to the first submission after", "first_submission_after_s", "<", 10, "s"),
     ("memory", "peak RSS, web worker", "web_worker_mb", "<", 120, "MB"),
     ("memory", "peak RSS, RQ worker process", "rq_worker_mb", "<", 150, "MB"),
 ]
@@ -184,7 +188,7 @@ def report(results: dict) -> str:
         "`IMAGE_ALLOWED_NETWORKS=127.0.0.0/8`. The last `credits` run was a subset run; the other benchmarks' figures",
         "below are from their last run, before pre-flight was wired into the workflow).",
         f"The JoggAI window is scaled down to {RATE_LIMIT} POSTs per {RATE_WINDOW} s, in the sandbox and in",
-        "`JOGG_POST_RATE_LIMIT` alike, for every benchmark.",
+        "`JOGG_POST_RATE_LIMIT` alike, for every benchmark but capacity and failover (items 7 and 8).",
         "",
         "The baseline (`bench/baseline_app.py`) runs under the same gunicorn config against the same PostgreSQL and",
         "Redis and does the bare minimum per request: one INSERT into a table of its own and one RQ enqueue (nobody",
@@ -245,7 +249,24 @@ def report(results: dict) -> str:
         "   of the 10x run itself (~18 s of budget, so it is the start plus a few tenths of a second of noise), and a",
         "   direct run at a third of JoggAI's rate: 60 motions at 20 POSTs per 20 s (`JOGG_POST_RATE_LIMIT` of the",
         "   restarted workers and clock), off then on, on / off - 1.",
-        "7. **Memory.** RSS sampled every 0.5 s over the whole run (plus VmHWM at the end) for the gunicorn workers,",
+        "7. **Capacity.** What ONE RQ worker process works off per second, each kind drained from a backlog of",
+        "   300 prepared with no worker running (the stack's workers and clock stopped; then one `python -m workers",
+        "   worker`, as deployed). The JoggAI budget is lifted so it does not bind (the sandbox's rate limit and the",
+        "   restarted processes' `JOGG_POST_RATE_LIMIT`: 100,000 per 2 s). Rate = (n - 1) / (last done - first",
+        "   done); `per_s_from_start` counts from the worker's registration in Redis instead. Submissions: queued",
+        "   motions, each naming its own image (pre-flight on, as deployed: a download each), with the clock",
+        "   dispatching: pre-flight, POST to the sandbox, answer recorded (`submitted_at`); the sandbox sends no",
+        "   webhooks meanwhile. Webhook events: a signed `generated_motion_success` for each of those motions",
+        "   stored through `/webhooks/jogg`, then the worker alone: claim, status check against the sandbox,",
+        "   transition to completed (`processed_at`). Callbacks: 300 queued motions of a caller with a callback URL",
+        "   cancelled (a `motion.cancelled` delivery each), then the worker alone: the signed POST to a receiver in",
+        "   the bench process answering 204 (its arrival there).",
+        "8. **Failover.** A short run of `python -m chaos.sentinel_failover` on a stack of its own (a loopback",
+        "   Sentinel group, its own database, sandbox, gunicorn, 3 workers, the clock): 60 motions over 6 s with the",
+        "   budget binding (10 POSTs per 2 s), one `SENTINEL FAILOVER` after 20 submissions. Seconds from the",
+        "   command to the first submission JoggAI accepted after the sentinels named the new master; the chaos",
+        "   checks' verdict is in the figures (`checks_passed`).",
+        "9. **Memory.** RSS sampled every 0.5 s over the whole run (plus VmHWM at the end) for the gunicorn workers,",
         "   the RQ worker processes (which run their jobs in-process).",
         "",
         "## Figures",

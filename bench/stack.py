@@ -291,6 +291,19 @@ class Stack:
     def start_clock(self) -> None:
         self.spawn("clock", [PY, "-m", "workers", "clock"])
 
+    def stop_workers(self) -> None:
+        """Stop every RQ worker process and the clock (each finishes the job it holds)."""
+        for name in [n for n in self.procs if n.startswith("worker")] + ["clock"]:
+            self.stop_process(name)
+
+    def start_workers(self, count: int = WORKERS, extra: dict | None = None, clock: bool = True) -> None:
+        """Start `count` RQ worker processes (and the clock) with `extra` settings; the memory sampler follows them."""
+        for i in range(count):
+            self.spawn(f"worker{i}", [PY, "-m", "workers", "worker"], extra)
+        if clock:
+            self.spawn("clock", [PY, "-m", "workers", "clock"], extra)
+        self.memory.roles["rq_worker"] = [self.procs[f"worker{i}"].pid for i in range(count)]
+
     def stop_process(self, name: str, grace: float = 10) -> None:
         proc = self.procs.pop(name, None)
         if proc is None or proc.poll() is not None:
