@@ -51,9 +51,7 @@ def create_motion(session: Session, caller: Caller, data: dict, intake: Intake |
     intake = intake or Intake(caller, quotas.Allowance(None, utcnow()), {}, 0, utcnow())
     if is_plain(data):
         # Nothing unique to lose a race for, nothing read before the insert: no savepoint, one INSERT.
-        motion = new_motion(intake, data)
-        admit(session, [motion], Source.API)
-        return motion
+        return admit(session, [motion_values(intake, data)], Source.API)[0]
     try:
         with savepoint(session):  # a lost race undoes this insert only, not the caller's transaction
             motion = build_motion(session, intake, data)
@@ -70,26 +68,32 @@ def create_many(session: Session, intake: Intake, requests: list[dict | None]) -
     Not flushed. Plain motions are written together, but before any request that reads motions (an
     external_id check, a reuse look) so that it sees them, as it would see them one by one.
     """
-    results: list[Motion | DomainError | None] = []
-    plain: list[Motion] = []
+    results: list = []
+    waiting: list[int] = []  # positions of plain requests' values, not written yet
     for data in requests:
         if data is not None and not is_plain(data):
-            admit(session, plain, Source.API)
-            plain = []
-        results.append(_accept(session, intake, data, plain))
-    admit(session, plain, Source.API)
+            _write_waiting(session, results, waiting)
+        results.append(_accept(session, intake, data))
+        if isinstance(results[-1], dict):
+            waiting.append(len(results) - 1)
+    _write_waiting(session, results, waiting)
     return results
 
 
-def _accept(session: Session, intake: Intake, data: dict | None, plain: list[Motion]) -> Motion | DomainError | None:
-    """One request of a batch: a plain motion is built and kept in `plain` to be written, any other added."""
+def _write_waiting(session: Session, results: list, waiting: list[int]) -> None:
+    """Write the plain motions waiting (their values at these positions), each put in its place."""
+    written = admit(session, [results[position] for position in waiting], Source.API)
+    for position, motion in zip(waiting, written, strict=True):
+        results[position] = motion
+    waiting.clear()
+
+
+def _accept(session: Session, intake: Intake, data: dict | None) -> Motion | DomainError | dict | None:
+    """One request of a batch: a plain one's values (written later), any other's motion (added), or its refusal."""
     if data is None:
         return None
     try:
-        if not is_plain(data):
-            return build_motion(session, intake, data)
-        plain.append(new_motion(intake, data))
-        return plain[-1]
+        return motion_values(intake, data) if is_plain(data) else build_motion(session, intake, data)
     except DomainError as exc:
         return exc
 
@@ -99,12 +103,12 @@ def is_plain(data: dict) -> bool:
     return data.get("external_id") is None and not data.get("reuse")
 
 
-def new_motion(intake: Intake, data: dict, root: Motion | None = None) -> Motion:
-    """Build (not add) the motion for a validated request, counted against the quota unless it reuses a root."""
+def motion_values(intake: Intake, data: dict, root: Motion | None = None) -> dict:
+    """A validated request's motion as attribute values, counted against the quota unless it reuses a root."""
     caller = intake.caller
     if root is None and intake.allowance.status is not None:
         intake.allowance.take(credits.cost(intake.costs, data["model"]))
-    return Motion(
+    return dict(
         id=new_motion_id(),
         caller_id=caller.id,
         callback_url=data["callback_url"] if "callback_url" in data else caller.default_callback_url,
@@ -125,7 +129,7 @@ def build_motion(session: Session, intake: Intake, data: dict) -> Motion:
     root = None
     if data.get("reuse"):
         root = reuse.find_root(session, caller.id, reuse.content_key(data), intake.now, intake.reuse_max_age)
-    motion = new_motion(intake, data, root)
+    motion = Motion(**motion_values(intake, data, root))
     session.add(motion)
     transition(session, motion, Status.QUEUED, Source.API)
     if root is not None and root.status == Status.COMPLETED:

@@ -60,28 +60,24 @@ def transition(session, motion: Motion, target: Status, source: Source, detail: 
     return event
 
 
-def admit(session, motions: list[Motion], source: Source) -> None:
+def admit(session, requests: list[dict], source: Source) -> list[Motion]:
     """New motions enter the state machine at queued, written with their first history rows at once.
 
-    The way in for plain new motions (built, not added; nothing to reuse, no external_id race to lose):
-    no unit-of-work flush, one INSERT for all of them and their history on PostgreSQL (two elsewhere).
-    They stay transient: the caller's answer is read from them. Reaching queued tells callers nothing
-    (no notification event), so the only follow-up is the dispatch and pre-flight nudge.
+    The way in for plain new motions (`requests`: each one's attribute values; nothing to reuse, no
+    external_id race to lose): no unit-of-work flush, one INSERT for all of them and their history on
+    PostgreSQL (two elsewhere). Returns them in the session, as if loaded. Reaching queued tells callers
+    nothing (no notification event), so the only follow-up is the dispatch and pre-flight nudge.
     """
-    if not motions:
-        return
+    if not requests:
+        return []
     source = _known(source)
     if not can_move(None, Status.QUEUED, source):
         raise IllegalTransition(f"a new motion cannot enter from source {source}", to_status=str(Status.QUEUED))
     now = utcnow()
-    for motion in motions:
-        motion.status, motion.created_at, motion.updated_at = Status.QUEUED, now, now
-    _insert_with_history(session, [_row(motion) for motion in motions], now, source)
-    for motion in motions:  # persistent from here, as if loaded: later changes are flushed as UPDATEs
-        _fill_defaults(motion)
-        make_transient_to_detached(motion)
-        session.add(motion)
+    written = [{**values, "status": Status.QUEUED, "created_at": now, "updated_at": now} for values in requests]
+    _insert_with_history(session, [_row(values) for values in written], now, source)
     nudges.ask_dispatch(session)
+    return [_loaded(session, values) for values in written]
 
 
 def complete_from(session, motion: Motion, root: Motion) -> None:
@@ -117,16 +113,18 @@ _DEFAULT_OF = {
 }
 
 
-def _fill_defaults(motion: Motion) -> None:
-    """Set each column left unset to what its row got (its default, or NULL): nothing is left to load."""
-    for key, value in _DEFAULT_OF.items():
-        if key not in vars(motion):
-            setattr(motion, key, value)
+def _row(values: dict) -> dict:
+    """A motion's attribute values as its row's columns (a column not given gets its default, or NULL)."""
+    return {_COLUMN_OF[key]: value for key, value in values.items()}
 
 
-def _row(motion: Motion) -> dict:
-    """The column values set on a built motion (one left unset gets its column default, or NULL)."""
-    return {_COLUMN_OF[key]: value for key, value in vars(motion).items() if key in _COLUMN_OF}
+def _loaded(session, values: dict) -> Motion:
+    """The motion just written, in the session as if loaded: every column as its row got it, no history."""
+    motion = Motion()
+    vars(motion).update({**_DEFAULT_OF, **values})  # a transient object's own dict: no attribute events
+    make_transient_to_detached(motion)
+    session.add(motion)
+    return motion
 
 
 def _insert_with_history(session, rows: list[dict], now, source: Source) -> None:
