@@ -16,7 +16,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -316,6 +318,22 @@ class Stack:
             proc.wait(5)
         except ProcessLookupError:
             pass
+
+    @contextmanager
+    def paused(self, *names: str) -> Iterator[None]:
+        """Hold these processes (SIGSTOP to each process group) for the block, then let them go on (SIGCONT)."""
+        groups = [self.procs[name].pid for name in names if name in self.procs]
+        for pid in groups:
+            os.killpg(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in groups:
+                os.killpg(pid, signal.SIGCONT)
+
+    def background(self) -> tuple[str, ...]:
+        """The processes that work behind the API: the RQ workers and the clock."""
+        return tuple(name for name in self.procs if name.startswith("worker") or name == "clock")
 
     def stop(self) -> None:
         self.memory.stop()
