@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -70,7 +70,15 @@ class Motion(db.Model):
         Index("ix_motions_charged_at", "charged_at"),  # burn rate and /ops' 7-day chart: by time, all callers
         Index("ix_motions_reused_from", "reused_from"),
         Index("ix_motions_created_at", "created_at"),  # /ops: the last 24 h by status and hour, all callers
-        Index("ix_motions_updated_at", "updated_at"),  # retention's oldest finished motions; /ops' newest errors
+        Index("ix_motions_updated_at", "updated_at"),  # retention's oldest finished motions
+        # /ops' newest errors: the few motions with one, by time (PostgreSQL and SQLite build it partial)
+        Index(
+            "ix_motions_error_updated",
+            "updated_at",
+            "id",
+            postgresql_where=text("error IS NOT NULL"),
+            sqlite_where=text("error IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_motion_id)
