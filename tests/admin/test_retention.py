@@ -137,6 +137,18 @@ def test_count_predicts_purge_and_deletes_nothing(session, motion_in):
     assert purge_all(session, KEEP) == predicted
 
 
+def test_count_takes_an_attempt_going_both_ways_once(session, motion_in):
+    """An old attempt of an old finished motion is counted once; with a fresh one of it and an old one of a live one."""
+    doomed, live = motion_in(Status.COMPLETED, age=OLD), motion_in(Status.PROCESSING, age=OLD)
+    attempt(session, doomed, OLD)  # goes with its motion and past its own keeping
+    attempt(session, doomed, timedelta(0))  # goes with its motion
+    attempt(session, live, OLD)  # past its own keeping
+    attempt(session, live, timedelta(0))  # stays
+    predicted = retention.count(session, KEEP)
+    assert predicted["delivery_attempts"] == 3 and rows(session, DeliveryAttempt) == 4
+    assert purge_all(session, KEEP) == predicted
+
+
 def test_cli_dry_run_then_purge(cli, session, motion_in):
     """--dry-run prints the counts and keeps the rows; without it the same rows go."""
     motion_id = motion_in(Status.COMPLETED, age=OLD).id
