@@ -42,7 +42,7 @@ class StatusOutcome(StrEnum):
     IGNORED_FAILED = "ignored (already failed)"
     IGNORED_CANCELLED = "ignored (already cancelled)"
     SKIPPED = "skipped"  # nothing to poll: no longer processing, or no id to ask with
-    NOT_CLAIMED = "not claimed by this job"  # its poll lease is another's now (or a webhook settled it meanwhile)
+    NOT_HELD = "not held by this job"  # its poll lease is another job's now, or a webhook settled it
     RETRY_LATER = "retry later"  # the check failed: the next poll is pushed back
 
 
@@ -91,7 +91,7 @@ def poll(
         return StatusOutcome.SKIPPED
     if held is not None and motion.next_poll_at != held:
         end_reads(session)
-        return StatusOutcome.NOT_CLAIMED
+        return StatusOutcome.NOT_HELD
     jogg_motion_id, listed_as, name = motion.jogg_motion_id, listed_avatar(motion), motion.name
     end_reads(session)  # only reads so far: no transaction stays open over the status check
     if not (jogg_motion_id or listed_as):
@@ -103,7 +103,7 @@ def poll(
         return _reschedule(session, motion_id, utcnow() + timedelta(seconds=30), held)
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
     if held is not None and motion.status == Status.PROCESSING and motion.next_poll_at != held:
-        return StatusOutcome.NOT_CLAIMED  # the lease ran out during the check and another job took the motion
+        return StatusOutcome.NOT_HELD  # the lease ran out during the check and another job took the motion
     outcome = apply_status(session, motion, status, Source.POLL, intervals)
     if outcome is StatusOutcome.RUNNING:
         motion.poll_count += 1
@@ -318,7 +318,7 @@ def _reschedule(session: Session, motion_id: str, when: datetime, held: datetime
     """Push a motion's next poll back after a failed check, unless another job took it (the caller commits)."""
     motion = session.get(Motion, motion_id, with_for_update=True, populate_existing=True)
     if held is not None and motion.next_poll_at != held:
-        return StatusOutcome.NOT_CLAIMED
+        return StatusOutcome.NOT_HELD
     motion.next_poll_at = when
     return StatusOutcome.RETRY_LATER
 
