@@ -147,6 +147,8 @@ def record_verdicts(connection: redis.Redis, verdicts: list[tuple[str, checks.Ve
     for outcome in recorded:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         metrics.PREFLIGHT_CHECKS.labels(outcome).inc()
+    if checks.PreflightOutcome.PASSED in recorded or checks.PreflightOutcome.WARNED in recorded:
+        hand_out_slots()  # free slots go to the motions just passed now, not at the clock's next dispatch or a nudge's
 
 
 def preflight_due() -> bool:

@@ -57,7 +57,8 @@ def test_bad_image_and_unknown_voice_fail_without_a_post(make_motions, image_hos
 
     outcomes = in_app(jobs.preflight_motions)
     assert outcomes == {"passed": 1, "image_rejected": 2, "voice_unknown": 1}
-    assert submit_ready(in_app, run_jobs) == [good]
+    assert reload(session, good).dispatched_at is not None  # the pre-flight job handed it a free slot at once
+    assert submit_ready(in_app, run_jobs) == []
     assert reload(session, small).error["message"] == "image is 300x300 pixels; JoggAI needs at least 512x512"
     assert "wider than it is tall" in reload(session, wide).error["message"]
     assert reload(session, voice).error["code"] == "voice_unknown"
