@@ -11,7 +11,7 @@ from app.api.problems import domain_body, field_messages, validation_body
 from app.api.schemas import MotionCreateSchema
 from app.domain import motions, reuse
 from app.domain.errors import Conflict, DomainError
-from app.shapes import motion_schema
+from app.shapes import motion_json
 
 _ITEM = MotionCreateSchema()
 _ITEM_PATH = re.compile(r"^items\[(\d+)\](?:\.(.*))?$", re.DOTALL)
@@ -67,7 +67,7 @@ def _result(outcome) -> dict:
         outcome = _problem(outcome)
     if isinstance(outcome, dict):
         return {"status": outcome["status"], "problem": outcome}
-    return {"status": 202, "motion": motion_schema.dump(outcome)}
+    return {"status": 202, "motion": motion_json(outcome)}
 
 
 def _problem(exc: DomainError) -> dict:

@@ -21,7 +21,7 @@ from app.database import unit_of_work
 from app.domain import idempotency, motions
 from app.extensions import db
 from app.models import IdempotencyKey
-from app.shapes import MotionBatchResultSchema, MotionEventListSchema, MotionPageSchema, MotionSchema, motion_schema
+from app.shapes import MotionBatchResultSchema, MotionEventListSchema, MotionPageSchema, MotionSchema, motion_json
 
 blp = Blueprint("motions", __name__, url_prefix="/v1/motions", description="Submit and follow motions")
 blp.before_request(require_caller)
@@ -199,7 +199,7 @@ def _intake(session: Session) -> motions.Intake:
 def _create(session: Session, data: dict) -> tuple[int, str, str]:
     """Create one motion (flushed); its status code, id and JSON body."""
     motion = motions.create_motion(session, g.caller, data, _intake(session))
-    return 202, motion.id, json.dumps(motion_schema.dump(motion))
+    return 202, motion.id, json.dumps(motion_json(motion))
 
 
 def _create_batch(session: Session, items: list) -> tuple[int, None, str]:

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from app import nudges
 from app.models import Delivery, EventType, Motion, NotificationEvent, Status
-from app.shapes import motion_schema
+from app.shapes import motion_json
 
 EVENT_TYPES = {
     Status.PROCESSING: EventType.PROCESSING,
@@ -25,7 +25,7 @@ def record(session: Session, motion: Motion, status: Status) -> NotificationEven
         return None
     last = select(func.max(NotificationEvent.sequence)).where(NotificationEvent.motion_id == motion.id)
     sequence = (session.scalar(last) or 0) + 1
-    snapshot = motion_schema.dump(motion)  # the caller-facing shape of the motion, frozen at this moment
+    snapshot = motion_json(motion)  # the caller-facing shape of the motion, frozen at this moment
     event = NotificationEvent(
         caller_id=motion.caller_id, motion_id=motion.id, type=event_type, sequence=sequence, data=snapshot
     )

@@ -43,7 +43,7 @@ def test_failure_inside_the_request_leaves_nothing(app, auth, session, monkeypat
     def exploding_dump(_motion):
         raise RuntimeError("boom after flush")
 
-    monkeypatch.setattr(motions_api.motion_schema, "dump", exploding_dump)
+    monkeypatch.setattr(motions_api, "motion_json", exploding_dump)
     resp = app.test_client().post("/v1/motions", json=VALID, headers=auth)
     assert resp.status_code == 500
     assert counts(session) == (0, 0)
