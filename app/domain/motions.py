@@ -162,19 +162,26 @@ def wait_for_change(session: Session, caller_id: int, motion_id: str, seconds: f
 def list_motions(
     session: Session, caller_id: int, filters: dict, limit: int, after: tuple[datetime, str] | None
 ) -> Page:
-    """The caller's motions, newest first, filtered, one page at a time."""
-    stmt = select(Motion).where(Motion.caller_id == caller_id)
+    """The caller's motions, newest first, filtered, one page at a time.
+
+    The page's ids come first from the caller's own index (`ix_motions_caller_created`, read alone), then their
+    rows: asked for whole rows, PostgreSQL may walk `ix_motions_created_at` across every caller instead, which
+    for a caller whose motions are all older than the others' read nearly the whole table (370-835 ms at 1M).
+    """
+    ids = select(Motion.id).where(Motion.caller_id == caller_id)
     for name in ("status", "external_id"):
         if filters.get(name) is not None:
-            stmt = stmt.where(getattr(Motion, name) == filters[name])
+            ids = ids.where(getattr(Motion, name) == filters[name])
     if filters.get("created_after") is not None:
-        stmt = stmt.where(Motion.created_at > filters["created_after"])
+        ids = ids.where(Motion.created_at > filters["created_after"])
     if filters.get("created_before") is not None:
-        stmt = stmt.where(Motion.created_at < filters["created_before"])
+        ids = ids.where(Motion.created_at < filters["created_before"])
     if after:
         at, last_id = after
-        stmt = stmt.where(or_(Motion.created_at < at, and_(Motion.created_at == at, Motion.id < last_id)))
-    rows = list(session.scalars(stmt.order_by(Motion.created_at.desc(), Motion.id.desc()).limit(limit + 1)))
+        ids = ids.where(or_(Motion.created_at < at, and_(Motion.created_at == at, Motion.id < last_id)))
+    newest_first = (Motion.created_at.desc(), Motion.id.desc())
+    page = ids.order_by(*newest_first).limit(limit + 1).subquery()
+    rows = list(session.scalars(select(Motion).join(page, page.c.id == Motion.id).order_by(*newest_first)))
     more = len(rows) > limit
     items = rows[:limit]
     return Page(items, motion_cursor(items[-1].created_at, items[-1].id) if more else None)
