@@ -222,6 +222,12 @@ def run(stack, log) -> dict:
     )
     out["sweep"] = in_app(stack, SWEEP)
     out["sweep"]["total_ms"] = round(out["sweep"]["enqueue_due_polls_ms"] + out["sweep"]["sweep_ms"], 1)
+    # housekeeping: the motions made due go back to completed, so the 200 poll jobs the sweep enqueued check nothing
+    # (left due, their 10,000 status checks kept the workers from the next sections' pre-flight and submissions)
+    stack.sql(
+        "UPDATE motions SET status = 'completed', completed_at = now(), next_poll_at = NULL "
+        f"WHERE caller_id = {scale_id} AND status = 'processing'"
+    )
     log("scale: EXPLAIN (ANALYZE, BUFFERS) of every query the API and the clock run")
     try:
         plans = in_app(stack, "from bench.plans import main; main()", timeout=1200, extra={"BENCH_SCALE_KEY": key})
