@@ -206,7 +206,7 @@ def report(results: dict) -> str:
         "   baseline: throughput ratio = service req/s / baseline req/s. Nothing runs the jobs the baseline enqueues, so",
         "   the service's RQ workers and clock are held (SIGSTOP, then SIGCONT) for its run: two request paths compared;",
         "   the same run with them going (pre-flight downloads, submissions on the same 2 cores) is reported beside it.",
-        "   Batch: `wrk -t2 -c4 -d10s` POSTs 100 such motions a request to `/v1/motions/batch`, right after the single",
+        "   Batch: `wrk -t2 -c16 -d10s` POSTs 100 such motions a request to `/v1/motions/batch`, right after the single",
         "   requests with the workers still held; motions/s over the single-request req/s. Each closed-loop run starts",
         "   after a `CHECKPOINT`, so the run before's writes are not flushed during it. Then a fixed 100 req/s for 15 s from an",
         "   open-loop generator (Python threads over keep-alive connections; request *i* is due at start + i/rate and its",
