@@ -68,9 +68,7 @@ def drain(in_app, run_jobs) -> int:
     return ticks
 
 
-def test_one_tick_enqueues_every_due_motion_in_batches(
-    due_motions, session, sandbox, redis_client, in_app, run_jobs
-):
+def test_one_tick_enqueues_every_due_motion_in_batches(due_motions, session, sandbox, redis_client, in_app, run_jobs):
     """1,500 due: one tick enqueues all, 30 jobs of 50 in due order; each motion is checked once."""
     ids = due_motions(MANY)
     assert in_app(jobs.enqueue_due_polls) == MANY
