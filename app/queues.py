@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 from flask import Flask
 from rq import Queue, Worker, get_current_job
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.worker import WorkerStatus
 
@@ -119,11 +119,19 @@ def enqueue_unique(connection: redis.Redis, function: Callable, job_id: str, *ar
         if existing is not None and is_live(existing, connection):
             return
         if existing is not None:
-            existing.delete()
+            _delete(existing)
         try:
             queue.enqueue_call(spec.function, unique=True, **_options(spec, job_id, args))
         except DuplicateJobError:
             pass  # someone enqueued it again in between: it is live now
+
+
+def _delete(job: Job) -> None:
+    """Delete a dead job's record; one that ended and went meanwhile (result_ttl 0) needs nothing more."""
+    try:
+        job.delete()
+    except (InvalidJobOperation, NoSuchJobError):
+        pass
 
 
 def _fetch(job_id: str, connection: redis.Redis) -> Job | None:

@@ -144,3 +144,16 @@ def test_a_job_that_ends_between_the_check_and_the_fetch_is_enqueued_again(app, 
     monkeypatch.setattr(Job, "fetch", fetch_after_the_end)
     queues.enqueue_unique(redis_client, jobs.resolve_doubts, "resolve-doubts")
     assert Queue(queues.DEFAULT, connection=redis_client).job_ids == ["resolve-doubts"]
+
+
+def test_a_job_that_ends_between_the_fetch_and_the_delete_is_enqueued_again(app, session, redis_client, monkeypatch):
+    """The job found dead is gone by the delete (it finished, its record went): the job is enqueued, not crashed on."""
+    from rq.job import Job
+
+    queues.enqueue_unique(redis_client, jobs.resolve_doubts, "resolve-doubts")
+    Queue(queues.DEFAULT, connection=redis_client).remove("resolve-doubts")  # dequeued: not live
+    found = Job.fetch("resolve-doubts", connection=redis_client)
+    monkeypatch.setattr(queues, "_fetch", lambda job_id, connection: found)
+    found.delete()  # the job ended and its record went (result_ttl 0) after the fetch
+    queues.enqueue_unique(redis_client, jobs.resolve_doubts, "resolve-doubts")
+    assert Queue(queues.DEFAULT, connection=redis_client).job_ids == ["resolve-doubts"]
