@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,7 @@ from app.cursors import motion_cursor
 from app.database import end_reads, savepoint
 from app.domain import credits, quotas, reuse
 from app.domain.errors import Conflict, DomainError, ExternalIdTaken, IllegalTransition, NotFound
-from app.domain.transitions import admit, complete_from, transition
+from app.domain.transitions import admit, admit_values, complete_from, transition
 from app.models import FINAL_STATUSES, Caller, Motion, MotionEvent, Source, Status
 from app.models.motion import new_motion_id
 from app.models.types import utcnow
@@ -26,6 +27,10 @@ class Page:
 
     items: list[Motion]
     next_cursor: str | None
+
+
+class Written(SimpleNamespace):
+    """A motion just written, as attributes with the values its row got: what a batch answers, nothing to change."""
 
 
 @dataclass
@@ -62,11 +67,14 @@ def create_motion(session: Session, caller: Caller, data: dict, intake: Intake |
     return motion
 
 
-def create_many(session: Session, intake: Intake, requests: list[dict | None]) -> list[Motion | DomainError | None]:
+def create_many(
+    session: Session, intake: Intake, requests: list[dict | None]
+) -> list[Motion | Written | DomainError | None]:
     """Accept validated requests in order (None, one refused before, stays None): each a motion or its refusal.
 
     Not flushed. Plain motions are written together, but before any request that reads motions (an
-    external_id check, a reuse look) so that it sees them, as it would see them one by one.
+    external_id check, a reuse look) so that it sees them, as it would see them one by one; each comes
+    back as its written values (Written), not as an ORM object in the session.
     """
     results: list = []
     waiting: list[int] = []  # positions of plain requests' values, not written yet
@@ -81,10 +89,10 @@ def create_many(session: Session, intake: Intake, requests: list[dict | None]) -
 
 
 def _write_waiting(session: Session, results: list, waiting: list[int]) -> None:
-    """Write the plain motions waiting (their values at these positions), each put in its place."""
-    written = admit(session, [results[position] for position in waiting], Source.API)
-    for position, motion in zip(waiting, written, strict=True):
-        results[position] = motion
+    """Write the plain motions waiting (their values at these positions), each put in its place as Written."""
+    written = admit_values(session, [results[position] for position in waiting], Source.API)
+    for position, values in zip(waiting, written, strict=True):
+        results[position] = Written(**values)
     waiting.clear()
 
 

@@ -2,7 +2,8 @@
 
 import functools
 
-from sqlalchemy import bindparam, insert, null, select
+from sqlalchemy import bindparam, func, insert, null, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import make_transient_to_detached
 
 from app import nudges
@@ -61,12 +62,18 @@ def transition(session, motion: Motion, target: Status, source: Source, detail: 
 
 
 def admit(session, requests: list[dict], source: Source) -> list[Motion]:
+    """New motions enter the state machine at queued (see `admit_values`), returned in the session as if loaded."""
+    return [_loaded(session, values) for values in admit_values(session, requests, source)]
+
+
+def admit_values(session, requests: list[dict], source: Source) -> list[dict]:
     """New motions enter the state machine at queued, written with their first history rows at once.
 
     The way in for plain new motions (`requests`: each one's attribute values; nothing to reuse, no
     external_id race to lose): no unit-of-work flush, one INSERT for all of them and their history on
-    PostgreSQL (two elsewhere). Returns them in the session, as if loaded. Reaching queued tells callers
-    nothing (no notification event), so the only follow-up is the dispatch and pre-flight nudge.
+    PostgreSQL (two elsewhere). Returns each one's attribute values as its row got them (no ORM object:
+    a batch only answers them). Reaching queued tells callers nothing (no notification event), so the
+    only follow-up is the dispatch and pre-flight nudge.
     """
     if not requests:
         return []
@@ -77,7 +84,7 @@ def admit(session, requests: list[dict], source: Source) -> list[Motion]:
     written = [{**values, "status": Status.QUEUED, "created_at": now, "updated_at": now} for values in requests]
     _insert_with_history(session, [_row(values) for values in written], now, source)
     nudges.ask_dispatch(session)
-    return [_loaded(session, values) for values in written]
+    return [{**_DEFAULT_OF, **values} for values in written]
 
 
 def complete_from(session, motion: Motion, root: Motion) -> None:
@@ -119,30 +126,57 @@ def _row(values: dict) -> dict:
 
 
 def _loaded(session, values: dict) -> Motion:
-    """The motion just written, in the session as if loaded: every column as its row got it, no history."""
+    """The motion just written (every attribute's value), in the session as if loaded: no history."""
     motion = Motion()
-    vars(motion).update({**_DEFAULT_OF, **values})  # a transient object's own dict: no attribute events
+    vars(motion).update(values)  # a transient object's own dict: no attribute events
     make_transient_to_detached(motion)
     session.add(motion)
     return motion
 
 
 def _insert_with_history(session, rows: list[dict], now, source: Source) -> None:
-    """INSERT the motions and a `None -> queued` history row each; one statement for one motion on PostgreSQL."""
-    if len(rows) == 1 and session.get_bind().dialect.name == "postgresql":
+    """INSERT the motions and a `None -> queued` history row each: one statement on PostgreSQL, two elsewhere."""
+    history, postgresql = {"h_at": now, "h_to": Status.QUEUED, "h_source": source}, _on_postgresql(session)
+    if postgresql and len(rows) == 1:
         params = {f"m_{column}": value for column, value in rows[0].items()}
-        session.execute(_insert_one(tuple(rows[0])), {**params, "h_at": now, "h_to": Status.QUEUED, "h_source": source})
-        return
-    session.execute(insert(_MOTIONS), rows)  # executemany: the driver sends the rows together
-    history = [dict(zip(_HISTORY_COLUMNS, (row["id"], now, None, Status.QUEUED, source), strict=True)) for row in rows]
-    session.execute(insert(_HISTORY), history)
+        session.execute(_insert_one(tuple(rows[0])), {**params, **history})
+    elif postgresql:
+        # One statement with one array per column: PostgreSQL runs a single INSERT, not one per row.
+        params = {f"m_{column}": [row[column] for row in rows] for column in rows[0]}
+        session.execute(_insert_many(tuple(rows[0])), {**params, **history})
+    else:
+        session.execute(insert(_MOTIONS), rows)  # executemany: the driver sends the rows together
+        history_rows = [
+            dict(zip(_HISTORY_COLUMNS, (row["id"], now, None, Status.QUEUED, source), strict=True)) for row in rows
+        ]
+        session.execute(insert(_HISTORY), history_rows)
+
+
+def _on_postgresql(session) -> bool:
+    """Whether the session writes to PostgreSQL."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 @functools.lru_cache(maxsize=16)
 def _insert_one(columns: tuple[str, ...]):
     """A motion and its history row in one INSERT (a CTE; SQLite has no INSERT inside WITH), built once."""
     new = insert(_MOTIONS).values({column: bindparam(f"m_{column}") for column in columns})
-    new = new.returning(_MOTIONS.c.id).cte("new_motion")
+    return _with_history(new.returning(_MOTIONS.c.id).cte("new_motion"))
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_many(columns: tuple[str, ...]):
+    """Motions and their history rows in one INSERT, each column's values one array (PostgreSQL), built once.
+
+    Several set-returning functions in one SELECT list advance together: row i takes every array's item i.
+    """
+    arrays = [func.unnest(bindparam(f"m_{column}", type_=ARRAY(_MOTIONS.c[column].type))) for column in columns]
+    new = insert(_MOTIONS).from_select(columns, select(*arrays))
+    return _with_history(new.returning(_MOTIONS.c.id).cte("new_motions"))
+
+
+def _with_history(new):
+    """INSERT a `None -> queued` history row for each motion the CTE `new` inserted."""
     history = select(new.c.id, bindparam("h_at", type_=UTCDateTime()), null(), bindparam("h_to"), bindparam("h_source"))
     return insert(_HISTORY).from_select(_HISTORY_COLUMNS, history).add_cte(new)
 
