@@ -81,10 +81,10 @@ def admit_values(session, requests: list[dict], source: Source) -> list[dict]:
     if not can_move(None, Status.QUEUED, source):
         raise IllegalTransition(f"a new motion cannot enter from source {source}", to_status=str(Status.QUEUED))
     now = utcnow()
-    written = [{**values, "status": Status.QUEUED, "created_at": now, "updated_at": now} for values in requests]
-    _insert_with_history(session, [_row(values) for values in written], now, source)
+    entry = {"status": Status.QUEUED, "created_at": now, "updated_at": now}  # alike for every motion admitted here
+    _insert_with_history(session, [_row(values) for values in requests], _row(entry), source)
     nudges.ask_dispatch(session)
-    return [{**_DEFAULT_OF, **values} for values in written]
+    return [{**_DEFAULT_OF, **values, **entry} for values in requests]
 
 
 def complete_from(session, motion: Motion, root: Motion) -> None:
@@ -134,22 +134,25 @@ def _loaded(session, values: dict) -> Motion:
     return motion
 
 
-def _insert_with_history(session, rows: list[dict], now, source: Source) -> None:
-    """INSERT the motions and a `None -> queued` history row each: one statement on PostgreSQL, two elsewhere."""
-    history, postgresql = {"h_at": now, "h_to": Status.QUEUED, "h_source": source}, _on_postgresql(session)
-    if postgresql and len(rows) == 1:
-        params = {f"m_{column}": value for column, value in rows[0].items()}
-        session.execute(_insert_one(tuple(rows[0])), {**params, **history})
-    elif postgresql:
-        # One statement with one array per column: PostgreSQL runs a single INSERT, not one per row.
-        params = {f"m_{column}": [row[column] for row in rows] for column in rows[0]}
-        session.execute(_insert_many(tuple(rows[0])), {**params, **history})
+def _insert_with_history(session, rows: list[dict], shared: dict, source: Source) -> None:
+    """INSERT the motions (each row's own columns, and the `shared` ones alike for all) with a history row each.
+
+    The history row is `None -> queued` at the motions' created_at. One statement on PostgreSQL, two elsewhere.
+    """
+    history = {"h_at": shared["created_at"], "h_to": Status.QUEUED, "h_source": source}
+    if not _on_postgresql(session):
+        session.execute(insert(_MOTIONS), [{**row, **shared} for row in rows])  # executemany: rows sent together
+        event = (history["h_at"], None, Status.QUEUED, source)
+        events = [dict(zip(_HISTORY_COLUMNS, (row["id"], *event), strict=True)) for row in rows]
+        session.execute(insert(_HISTORY), events)
+    elif len(rows) == 1:
+        params = {f"m_{column}": value for column, value in {**rows[0], **shared}.items()}
+        session.execute(_insert_one((*rows[0], *shared)), {**params, **history})
     else:
-        session.execute(insert(_MOTIONS), rows)  # executemany: the driver sends the rows together
-        history_rows = [
-            dict(zip(_HISTORY_COLUMNS, (row["id"], now, None, Status.QUEUED, source), strict=True)) for row in rows
-        ]
-        session.execute(insert(_HISTORY), history_rows)
+        # One array per column (one value for a shared column): PostgreSQL runs a single INSERT, not one per row.
+        params = {f"m_{column}": [row[column] for row in rows] for column in rows[0]}
+        params.update({f"m_{column}": value for column, value in shared.items()})
+        session.execute(_insert_many(tuple(rows[0]), tuple(shared)), {**params, **history})
 
 
 def _on_postgresql(session) -> bool:
@@ -165,13 +168,15 @@ def _insert_one(columns: tuple[str, ...]):
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_many(columns: tuple[str, ...]):
+def _insert_many(columns: tuple[str, ...], shared: tuple[str, ...]):
     """Motions and their history rows in one INSERT, each column's values one array (PostgreSQL), built once.
 
     Several set-returning functions in one SELECT list advance together: row i takes every array's item i.
+    A `shared` column is one value, the same in every row.
     """
     arrays = [func.unnest(bindparam(f"m_{column}", type_=ARRAY(_MOTIONS.c[column].type))) for column in columns]
-    new = insert(_MOTIONS).from_select(columns, select(*arrays))
+    alike = [bindparam(f"m_{column}", type_=_MOTIONS.c[column].type) for column in shared]
+    new = insert(_MOTIONS).from_select([*columns, *shared], select(*arrays, *alike))
     return _with_history(new.returning(_MOTIONS.c.id).cte("new_motions"))
 
 
