@@ -2,7 +2,7 @@
 
 import functools
 
-from sqlalchemy import bindparam, func, insert, null, select
+from sqlalchemy import String, bindparam, func, insert, null, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -174,10 +174,19 @@ def _insert_many(columns: tuple[str, ...], shared: tuple[str, ...]):
     Several set-returning functions in one SELECT list advance together: row i takes every array's item i.
     A `shared` column is one value, the same in every row.
     """
-    arrays = [func.unnest(bindparam(f"m_{column}", type_=ARRAY(_MOTIONS.c[column].type))) for column in columns]
+    arrays = [func.unnest(bindparam(f"m_{column}", type_=ARRAY(_element_type(column)))) for column in columns]
     alike = [bindparam(f"m_{column}", type_=_MOTIONS.c[column].type) for column in shared]
     new = insert(_MOTIONS).from_select([*columns, *shared], select(*arrays, *alike))
     return _with_history(new.returning(_MOTIONS.c.id).cte("new_motions"))
+
+
+def _element_type(column: str):
+    """The column's type for its array, text without a length: a cast to varchar(n)[] would cut longer text silently.
+
+    Unbounded, each value is checked against the column's length when stored, as in a plain INSERT.
+    """
+    type_ = _MOTIONS.c[column].type
+    return String() if isinstance(type_, String) else type_
 
 
 def _with_history(new):

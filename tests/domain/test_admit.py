@@ -2,6 +2,7 @@
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
 from app.domain import reuse
 from app.domain.motions import Written
@@ -108,3 +109,13 @@ def test_a_motion_admitted_with_others_answers_as_the_motion_read_back(session, 
     for values in written:
         read_back = session.get(Motion, values["id"], populate_existing=True)
         assert motion_json(Written(**values)) == motion_json(read_back)
+
+
+def test_text_too_long_for_its_column_is_refused_not_cut(session, caller_id, engine):
+    """Several motions at once: a value over its column's length fails the INSERT, as it does for one motion."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not hold text to a column's length")
+    requests = [request_values(caller_id), request_values(caller_id, name="n" * 201)]
+    with pytest.raises(DataError, match="too long"):
+        admit_values(session, requests, Source.API)
+    session.rollback()
