@@ -1,15 +1,19 @@
 """admit: new motions written with their first history row, alone or many at once, as their rows hold them."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
 from app.domain import reuse
 from app.domain.motions import Written
+from app.domain.text import unstorable_reason
 from app.domain.transitions import admit, admit_values
 from app.models import Motion, MotionEvent, Source, Status
 from app.models.motion import new_motion_id
 from app.shapes import motion_json
+from tests.hostile.strategies import HOSTILE, hostile_text
 
 ATTRIBUTES = [attr.key for attr in Motion.__mapper__.column_attrs]
 WRITTEN_AT = ("id", "created_at", "updated_at")  # what differs between two admissions of the same request
@@ -49,6 +53,7 @@ VARIED = [
     {"meta": {"order": 7, "tags": ["a", "b"], "nested": {"x": None}}, "priority": "high"},
     {"description": 'quiet, "quoted" {braces}, back\\slash', "welcome_msg": "", "photo_id": "NULL"},
     {"callback_url": "https://cb.example.com/h", "name": "Zoë 名前 ", "meta": {}},
+    {"meta": {"say": 'he said "hi" \\o/ {x}, NULL', "k\u2028": ["\u3000", "😀"]}, "welcome_msg": " \t{}"},
 ]
 
 
@@ -119,3 +124,32 @@ def test_text_too_long_for_its_column_is_refused_not_cut(session, caller_id, eng
     with pytest.raises(DataError, match="too long"):
         admit_values(session, requests, Source.API)
     session.rollback()
+
+
+storable = hostile_text.filter(lambda text: unstorable_reason(text) is None)
+leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), storable)
+hostile_request = st.fixed_dictionaries(
+    {"name": storable.map(lambda text: text[:200] or "n"), "description": st.one_of(st.none(), storable)},
+    optional={
+        "photo_id": st.one_of(st.none(), storable.map(lambda text: text[:255])),
+        "welcome_msg": st.one_of(st.none(), storable),
+        "meta": st.one_of(
+            st.none(), st.dictionaries(storable, st.one_of(leaf, st.lists(leaf, max_size=3)), max_size=4)
+        ),
+        "callback_url": st.one_of(st.none(), storable.map(lambda text: text[:2048])),
+    },
+)
+
+
+@settings(HOSTILE, max_examples=40)
+@given(fields=hostile_request)
+def test_odd_text_is_written_together_as_alone(session, caller_id, fields):
+    """Odd but storable text and metadata: admitted with others, a request's row is the row admitted alone gives."""
+    together = admit_values(session, [request_values(caller_id), request_values(caller_id, **fields)], Source.API)[1]
+    alone = admit(session, [request_values(caller_id, **fields)], Source.API)[0]
+    session.commit()
+    row_many, row_one = stored(session, together["id"]), stored(session, alone.id)
+    assert {k: v for k, v in row_many.items() if k not in WRITTEN_AT} == {
+        k: v for k, v in row_one.items() if k not in WRITTEN_AT
+    }
+    assert row_many == together and sql_nulls(session, together["id"]) == sql_nulls(session, alone.id)
