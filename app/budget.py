@@ -63,6 +63,17 @@ end
 return {math.max(0, size - used), math.max(0, size - used) + freeing, tostring(wait)}
 """
 
+# KEYS[1] the window; ARGV: window seconds, horizon seconds, optional now.
+# Returns the seconds until the first slot not free within the horizon comes within it, or -1 if none is taken.
+NEXT = """
+local now = tonumber(ARGV[3])
+if not now then local t = redis.call('TIME'); now = t[1] + t[2] / 1e6 end
+local window, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
+local later = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window + horizon), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if #later == 0 then return '-1' end
+return tostring(tonumber(later[2]) + window - horizon - now)
+"""
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -82,7 +93,8 @@ class PostBudget:
         self._redis = connect(redis_url)
         account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
         self._key = f"{KEY_PREFIX}:{account}:{self.size}/{self.window_seconds}"
-        self._acquire, self._settle, self._state = (self._redis.register_script(s) for s in (ACQUIRE, SETTLE, STATE))
+        scripts = (self._redis.register_script(script) for script in (ACQUIRE, SETTLE, STATE, NEXT))
+        self._acquire, self._settle, self._state, self._next = scripts
 
     @property
     def size(self) -> int:
@@ -135,6 +147,11 @@ class PostBudget:
         """(slots free now, slots free now or within `horizon` seconds, seconds until one is free)."""
         free, soon, wait = self._state(keys=[self._key], args=[self.window_seconds, self.size, horizon, self._now()])
         return int(free), int(soon), float(wait)
+
+    def next_within(self, horizon: float) -> float | None:
+        """Seconds until one more slot frees within `horizon` seconds (0.0 if one does now); None if none is taken."""
+        found = float(self._next(keys=[self._key], args=[self.window_seconds, horizon, self._now()]))
+        return None if found < 0 else max(0.0, found)
 
     def free_slots(self) -> int:
         """How many POSTs the window allows now."""

@@ -88,6 +88,11 @@ def hand_out_slots() -> list[str]:
     return picked
 
 
+def next_hand_out_in() -> float | None:
+    """Seconds until the next POST slot comes within dispatcher.AHEAD: the clock dispatches again at that instant."""
+    return jogg_connection.post_budget().next_within(dispatcher.AHEAD)
+
+
 def enqueue_submissions(connection: redis.Redis, motion_ids: list[str]) -> None:
     """One submit job per dispatched motion, on the JoggAI queue."""
     queues.enqueue_unique_many(connection, submit_motion, [(f"submit-{m}", (m,)) for m in motion_ids])
@@ -402,17 +407,18 @@ def send_nudges(names: set[str], delivery_ids: list[int]) -> None:
 
 @dataclass(frozen=True)
 class Periodic:
-    """One periodic task of the clock: a function run every `interval` seconds."""
+    """One periodic task of the clock: a function run every `interval` seconds, or sooner when `until_next` says."""
 
     name: str
     function: Callable[[], object]
     interval: float
+    until_next: Callable[[], float | None] | None = None  # seconds until it should run again (None: the interval)
 
 
 def schedule(settings: Settings) -> list[Periodic]:
     """The clock's timetable for these settings (each task owns its transaction)."""
     return [
-        Periodic("dispatch", dispatch, settings.dispatch_interval),
+        Periodic("dispatch", dispatch, settings.dispatch_interval, until_next=next_hand_out_in),
         Periodic("preflight", nudge_preflight, 1.0),
         Periodic("polls", enqueue_due_polls, 1.0),
         Periodic("submissions", watch_submissions, 1.0),

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.jobs import Periodic, schedule
 
 log = logging.getLogger(__name__)
+MIN_SLEEP = 0.002  # the loop's shortest nap: precise enough for a slot's instant, never a busy loop
 
 
 class Clock:
@@ -33,7 +34,8 @@ class Clock:
                 if time.monotonic() >= due[task.name]:
                     due[task.name] = time.monotonic() + task.interval
                     self.run_task(task)
-            time.sleep(max(0.01, min(due.values()) - time.monotonic()))
+                    due[task.name] = min(due[task.name], time.monotonic() + self.sooner(task))
+            time.sleep(max(MIN_SLEEP, min(due.values()) - time.monotonic()))
 
     def run_task(self, task: Periodic) -> None:
         """Run one task if no other clock is running it; failures are logged, never fatal."""
@@ -53,6 +55,19 @@ class Clock:
                 log.exception("clock task %s crashed", task.name)
             finally:
                 db.session.remove()
+
+    def sooner(self, task: Periodic) -> float:
+        """Seconds until the task asks to run again, if that is before its interval (e.g. a POST slot freeing)."""
+        if task.until_next is None:
+            return task.interval
+        with self.app.app_context():
+            try:
+                found = task.until_next()
+            except redis.RedisError:
+                found = None
+            finally:
+                db.session.remove()
+        return task.interval if found is None else found
 
     def _stop(self, *_args) -> None:
         """Finish the current task, then leave."""

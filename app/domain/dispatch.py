@@ -14,8 +14,10 @@ FAIR_WINDOW = timedelta(minutes=10)
 # A caller back from a pause catches up by at most this many slots per unit of weight, not the whole window's.
 CATCH_UP = 10.0
 # Slots freeing this soon are handed out now: their submit jobs are already in a worker, waiting for the instant
-# (the clock's interval, the dispatch itself, the enqueue and the job's pickup and list read fit in it) ...
-AHEAD = 0.2
+# (the dispatch itself, the enqueue and the job's pickup and list read fit in it; the clock dispatches this long
+# before each slot frees, app.jobs.next_hand_out_in). Every such job holds a worker while it waits: 0.2 s made
+# each submission hold one for ~100 ms, not ~45, and the callbacks and events waited behind them ...
+AHEAD = 0.05
 # ... and a submit job waits at most this long for its slot before handing the motion back.
 SLOT_WAIT = AHEAD + 0.3
 # A motion handed back is not picked again for this long: its job is still ending (RQ says started), so a submit

@@ -69,6 +69,26 @@ def test_state_counts_the_slots_freeing_within_the_horizon(budget, clock):
     assert budget.state(0.5) == (0, 2, pytest.approx(0.125))
 
 
+def test_next_within_says_when_one_more_slot_comes_within_the_horizon(budget, clock):
+    """The clock's next dispatch: when the next slot not handed out yet starts to free within the horizon."""
+    assert budget.next_within(0.25) is None  # nothing taken: nothing to wait for
+    first, second = budget.acquire(), budget.acquire()
+    budget.settle(first)
+    clock["t"] += 0.25
+    budget.settle(second)
+    clock["t"] += 9.625  # the first frees in 0.125 s, the second in 0.375 s
+    assert budget.next_within(0.25) == pytest.approx(0.125)  # the first is within the horizon: the second's turn
+    assert budget.next_within(0.0) == pytest.approx(0.125)
+    clock["t"] += 0.5
+    assert budget.next_within(0.25) is None  # both freed
+
+
+def test_an_unsettled_slot_is_a_hold_away(budget, clock):
+    """A slot whose POST has not answered yet is dated ahead by the hold: the next dispatch for it is far off."""
+    budget.acquire()
+    assert budget.next_within(0.25) == pytest.approx(10.0 + 10.0 - 0.25)  # the hold, then the window
+
+
 def test_acquire_waits_for_the_instant_a_slot_frees(redis_url, redis_client):
     """On Redis' own clock: a full window, a waiting acquire gets the slot as it frees, not before, not much after."""
     budget = PostBudget(redis_url, "1 per 1 second", "budget-wait-key", post_timeout=5.0)
