@@ -81,7 +81,7 @@ class Settings:
     dispatch_interval: float = 0.05
     sweep_stale_after: float = 30.0
     events_feed_lag: float = 2.0
-    worker_niceness: int = 5
+    worker_niceness: int = 0
     uncertain_policy: str = "resubmit"
     uncertain_grace: float = 600.0
     idempotency_ttl: timedelta = timedelta(hours=24)
@@ -143,7 +143,7 @@ def _service_settings(env: Env, defaults: dict[str, str]) -> dict:
         "log_level": _text(env, defaults, "LOG_LEVEL", "INFO").upper(),
         "ops_token": _text(env, defaults, "OPS_TOKEN"),
         "max_body_bytes": env.int("MAX_BODY_BYTES", 64 * 1024, validate=_positive),
-        "worker_niceness": env.int("WORKER_NICENESS", 5, validate=lambda v: 0 <= v <= 19),
+        "worker_niceness": env.int("WORKER_NICENESS", 0, validate=lambda v: 0 <= v <= 19),
     }
 
 

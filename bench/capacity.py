@@ -6,7 +6,7 @@ so it does not bind: the sandbox's rate limit and the restarted processes' JOGG_
 per RATE_WINDOW s. Rate = (items - 1) / (last done - first done): the worker's start and the first item's wait
 are left out; per_s_from_start counts from the worker's registration in Redis (after its warm-up) instead, and
 per_worker_cpu_s divides by the CPU time the worker process used (user + system), which the machine's load
-does not stretch (the worker runs at WORKER_NICENESS 5, so on a busy machine it waits for the CPU).
+does not stretch (on a busy machine the worker waits for the CPU).
 
 (a) Submissions: BACKLOG motions (a caller without a callback URL; each names its own image address, so each
     pre-flight check is a download: pre-flight on, as deployed) created with no worker; then the clock and the

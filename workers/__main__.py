@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app()
     configure_logging(app.config["SETTINGS"])
     if args.process == "worker":
-        os.nice(app.config["SETTINGS"].worker_niceness)  # the API's latency comes first on a shared host
+        os.nice(app.config["SETTINGS"].worker_niceness)  # WORKER_NICENESS: 0 by default, a shared host may want 5
         run_worker(app, args.burst, args.queues.split(","))
     else:
         Clock(app).run()
