@@ -385,5 +385,8 @@ class Stack:
             redis_cli("DEL", *(f"rq:queue:{q}" for q in self.queue_lengths()))
             self.sql("UPDATE jogg_events SET state = 'ignored' WHERE state = 'received'")
             self.sql("UPDATE motions SET status = 'cancelled', dispatched_at = NULL WHERE status = 'queued'")
+        # This PostgreSQL runs with autovacuum off: without it, the rows this housekeeping and the run before
+        # rewrote stay dead in the tables and indexes that the next run's dispatch and pre-flight queries read.
+        self.sql("VACUUM ANALYZE motions, motion_events, jogg_events, notification_events, deliveries")
         time.sleep(RATE_WINDOW + 0.5)  # an empty JoggAI window for whoever comes next
         return left
