@@ -33,9 +33,9 @@ def receive_jogg_webhook():
         return _refuse(signature)
     parsed = jogg_webhooks.parse(raw, request.headers.get("X-Webhook-Event"))
     with unit_of_work() as session:
-        event, duplicate = jogg_webhooks.store(session, raw, parsed)
+        state, duplicate = jogg_webhooks.store(session, raw, parsed)
     metrics.WEBHOOKS.labels(Receipt.DUPLICATE if duplicate else Receipt.ACCEPTED).inc()
-    return jsonify(received=True, duplicate=duplicate, state=event.state)
+    return jsonify(received=True, duplicate=duplicate, state=state)
 
 
 def _signed_by_jogg(raw: bytes, signature: str | None) -> bool:

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import nudges
-from app.database import savepoint
 from app.models import EventState, JoggAccount, JoggEvent
 from app.models.types import utcnow
 
@@ -127,26 +126,29 @@ def _storable(value: object) -> str:
     return text.encode("utf-8", "ignore").decode("utf-8").replace("\x00", "")
 
 
-def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[JoggEvent, bool]:
+def store(session: Session, raw: bytes, parsed: Parsed) -> tuple[str, bool]:
     """Insert the raw event, which asks for its processing once committed; a repeat is counted, not stored again.
 
-    The caller commits. The insert runs in a savepoint: a repeat that raced ours rolls back only the
-    insert, and the caller's transaction goes on to count it.
+    Returns the event's state and whether it was a repeat. The caller commits. One `INSERT ... ON CONFLICT DO
+    NOTHING`: a repeat, even one racing ours, inserts nothing, and the caller's transaction goes on to count it.
     """
     state = EventState.RECEIVED if parsed.event in HANDLED_EVENTS else EventState.IGNORED
-    event = JoggEvent(
-        event=parsed.event, event_id=parsed.event_id, jogg_motion_id=parsed.jogg_motion_id, raw_body=raw, state=state
-    )
+    values = dict(event=parsed.event, event_id=parsed.event_id, jogg_motion_id=parsed.jogg_motion_id, raw_body=raw,
+                  state=state)  # fmt: skip
     if state == EventState.IGNORED:
-        event.outcome, event.processed_at = "event type not handled", utcnow()
-    try:
-        with savepoint(session):  # SQLite-safe: see app.database.savepoint
-            session.add(event)
-    except IntegrityError:
-        return _count_duplicate(session, parsed), True
+        values.update(outcome="event type not handled", processed_at=utcnow())
+    if session.execute(_insert_new(session.get_bind().dialect.name).values(**values)).first() is None:
+        return _count_duplicate(session, parsed).state, True
     if state == EventState.RECEIVED:
         nudges.ask_events(session)  # the received row is the work; a job picks it up once committed
-    return event, False
+    return state, False
+
+
+def _insert_new(dialect: str):
+    """INSERT of an event that does nothing for a repeat (same event and event_id), returning the new row's id."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(JoggEvent.__table__).on_conflict_do_nothing(index_elements=["event", "event_id"])
+    return stmt.returning(JoggEvent.__table__.c.id)
 
 
 def _count_duplicate(session: Session, parsed: Parsed) -> JoggEvent:
