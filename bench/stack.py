@@ -388,5 +388,6 @@ class Stack:
         # This PostgreSQL runs with autovacuum off: without it, the rows this housekeeping and the run before
         # rewrote stay dead in the tables and indexes that the next run's dispatch and pre-flight queries read.
         self.sql("VACUUM ANALYZE motions, motion_events, jogg_events, notification_events, deliveries")
+        self.sql("CHECKPOINT")  # the vacuum's writes flushed now, not during the next run's measurement
         time.sleep(RATE_WINDOW + 0.5)  # an empty JoggAI window for whoever comes next
         return left
