@@ -5,45 +5,63 @@ import redis
 from app import jogg_connection
 from app.domain.dispatch import AHEAD
 from app.jobs import Periodic, schedule
+from workers import clock as clock_module
 from workers.clock import Clock
 
 
-def clock_with(app, *tasks: Periodic) -> Clock:
-    """A clock running only these tasks."""
+class FakeTime:
+    """monotonic() and sleep() for the clock's loop: a sleep moves time on at once, so a run is exact and instant."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def run_for(app, monkeypatch, seconds: float, *tasks: Periodic) -> None:
+    """Run a clock with only these tasks for `seconds` of fake time."""
+    monkeypatch.setattr(clock_module, "time", FakeTime())
     clock = Clock(app)
     clock.tasks = list(tasks)
-    return clock
+    clock.run(max_seconds=seconds)
 
 
-def test_a_task_runs_again_when_it_says_not_only_on_its_interval(app, redis_client):
-    """A task whose `until_next` says 0.02 s runs many times within an interval of 10 s; one without runs once."""
-    runs = {"soon": 0, "plain": 0}
-    soon = Periodic("soon", lambda: runs.__setitem__("soon", runs["soon"] + 1), 10.0, until_next=lambda: 0.02)
-    plain = Periodic("plain", lambda: runs.__setitem__("plain", runs["plain"] + 1), 10.0)
-    clock_with(app, soon, plain).run(max_seconds=0.5)
-    assert runs["plain"] == 1
-    assert runs["soon"] >= 5
+def counter(runs: dict, name: str):
+    """A task function counting its runs under `name`."""
+    return lambda: runs.__setitem__(name, runs.get(name, 0) + 1)
 
 
-def test_until_next_never_puts_a_task_off_past_its_interval(app, redis_client):
-    """A task's `until_next` of an hour, or None, leaves it on its interval."""
-    runs = {"late": 0, "none": 0}
-    late = Periodic("late", lambda: runs.__setitem__("late", runs["late"] + 1), 0.05, until_next=lambda: 3600.0)
-    none = Periodic("none", lambda: runs.__setitem__("none", runs["none"] + 1), 0.05, until_next=lambda: None)
-    clock_with(app, late, none).run(max_seconds=0.5)
-    assert runs["late"] >= 5 and runs["none"] >= 5
+def test_a_task_runs_again_when_it_says_not_only_on_its_interval(app, redis_client, monkeypatch):
+    """Over 1 s, a task whose `until_next` says 0.1 s runs 10 times though its interval is 10 s; one without, once."""
+    runs: dict = {}
+    soon = Periodic("soon", counter(runs, "soon"), 10.0, until_next=lambda: 0.1)
+    plain = Periodic("plain", counter(runs, "plain"), 10.0)
+    run_for(app, monkeypatch, 0.95, soon, plain)
+    assert runs == {"soon": 10, "plain": 1}
 
 
-def test_a_failing_until_next_falls_back_to_the_interval(app, redis_client):
+def test_until_next_never_puts_a_task_off_past_its_interval(app, redis_client, monkeypatch):
+    """A task's `until_next` of an hour, or None, leaves it on its interval (0.1 s: 10 runs in 1 s)."""
+    runs: dict = {}
+    late = Periodic("late", counter(runs, "late"), 0.1, until_next=lambda: 3600.0)
+    none = Periodic("none", counter(runs, "none"), 0.1, until_next=lambda: None)
+    run_for(app, monkeypatch, 0.95, late, none)
+    assert runs == {"late": 10, "none": 10}
+
+
+def test_a_failing_until_next_falls_back_to_the_interval(app, redis_client, monkeypatch):
     """Redis unreachable when the task asks when it is next due: it runs on its interval, the clock goes on."""
-    runs = {"n": 0}
+    runs: dict = {}
 
     def unreachable():
         raise redis.ConnectionError("Redis is down")
 
-    task = Periodic("failing", lambda: runs.__setitem__("n", runs["n"] + 1), 0.05, until_next=unreachable)
-    clock_with(app, task).run(max_seconds=0.4)
-    assert runs["n"] >= 4
+    run_for(app, monkeypatch, 0.95, Periodic("failing", counter(runs, "failing"), 0.1, until_next=unreachable))
+    assert runs == {"failing": 10}
 
 
 def test_the_dispatch_runs_as_the_next_slot_comes_within_reach(app, settings, redis_client):
