@@ -5,6 +5,11 @@ and forwards the same bytes to the gateway's /webhooks/jogg. The callback receiv
 process and on the same clock, stamps each motion.completed. Latency = callback arrival - webhook
 arrival at the relay: it covers the gateway's receipt, the jogg_event job (status check against the
 sandbox over HTTP, transition, notification), the delivery job and the signed callback POST.
+
+`stages_ms` splits it per motion at the timestamps the gateway stores (same clock): the completing
+webhook's jogg_events.received_at and processed_at, the motion.completed notification_events.created_at
+and its deliveries.created_at. processed_at is stamped as the event is settled, after the notification
+and delivery rows are built in the same transaction, so the two stages after it can come out negative.
 """
 
 import http.client
@@ -18,6 +23,8 @@ from bench.intake import BODY
 
 MOTIONS, TIMEOUT = 200, 120
 ITEM = json.loads(BODY)
+STAGES = ["relay_to_stored", "stored_to_processed", "processed_to_notification", "notification_to_delivery",
+          "delivery_to_callback"]  # fmt: skip
 
 
 def create(stack, caller: str, count: int, body: str | None = None) -> list[str]:
@@ -44,6 +51,29 @@ def create(stack, caller: str, count: int, body: str | None = None) -> list[str]
         return list(pool.map(one, range(count)))
 
 
+def stamps(stack, ids) -> dict[str, list[float]]:
+    """Per motion: the stored and processed times of its completing webhook, its notification's and delivery's."""
+    rows = stack.sql(
+        "SELECT m.id, extract(epoch FROM e.received_at), extract(epoch FROM e.processed_at),"
+        " extract(epoch FROM n.created_at), extract(epoch FROM min(d.created_at))"
+        " FROM motions m JOIN jogg_events e ON e.jogg_motion_id = m.jogg_motion_id"
+        " AND e.state = 'applied' AND e.outcome LIKE '%: completed'"
+        " JOIN notification_events n ON n.motion_id = m.id AND n.type = 'motion.completed'"
+        " JOIN deliveries d ON d.event_id = n.id"
+        f" WHERE m.id IN ({','.join(repr(i) for i in ids)})"
+        " GROUP BY m.id, e.received_at, e.processed_at, n.created_at"
+    )
+    return {m: [float(t) for t in rest] for m, *rest in (line.split("|") for line in rows.splitlines())}
+
+
+def stages(timelines: list[list[float]]) -> dict[str, dict[str, float]]:
+    """p50/p90 in ms of each consecutive stage of the timelines (relay arrival ... callback arrival) and of the total."""
+    spans = {name: [(t[i + 1] - t[i]) * 1000 for t in timelines] for i, name in enumerate(STAGES)}
+    spans["total"] = [(t[-1] - t[0]) * 1000 for t in timelines]
+    pct = load.percentile
+    return {name: {"p50": round(pct(v, 50), 1), "p90": round(pct(v, 90), 1)} for name, v in spans.items()}
+
+
 def run(stack, log) -> dict:
     rec = stack.recorder
     log(f"notifications: {MOTIONS} motions with callbacks (sandbox motions take 1 s, JoggAI window 20 per 2 s)")
@@ -61,6 +91,9 @@ def run(stack, log) -> dict:
         arrivals = {m: t for t, c, kind, m in rec.callbacks if c == "notify" and kind == "motion.completed"}
         sent = dict(rec.webhooks)
     latencies = [(arrivals[m] - sent[jogg[m]]) * 1000 for m in ids if m in arrivals and jogg.get(m) in sent]
+    stored = stamps(stack, ids)
+    timelines = [[sent[jogg[m]], *stored[m], arrivals[m]] for m in ids
+                 if m in arrivals and jogg.get(m) in sent and m in stored]  # fmt: skip
     stack.quiesce()
     return {
         "motions": MOTIONS,
@@ -72,4 +105,6 @@ def run(stack, log) -> dict:
         "p50_ms": round(load.percentile(latencies, 50), 1),
         "p99_ms": round(load.percentile(latencies, 99), 1),
         "max_ms": round(max(latencies), 1) if latencies else None,
+        "stages_measured": len(timelines),
+        "stages_ms": stages(timelines),
     }
