@@ -146,7 +146,7 @@ def record_verdicts(connection: redis.Redis, verdicts: list[tuple[str, checks.Ve
     """Record the verdicts that came together in one commit, and free their leases."""
     if not verdicts:
         return
-    recorded = [checks.apply(db.session, motion_id, verdict) for motion_id, verdict in verdicts]
+    recorded = checks.apply(db.session, verdicts)
     commit_step(db.session)  # step: verdicts are kept as they come, so a passed motion is dispatched without waiting
     claims.release(connection, [motion_id for motion_id, _ in verdicts])
     for outcome in recorded:

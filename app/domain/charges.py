@@ -25,6 +25,7 @@ def charge(session: Session, motion: Motion, costs: dict[str, int]) -> bool:
     spent = cost(costs, motion.model)
     motion.credits = (motion.credits or 0) + spent
     motion.charged_at = utcnow()
-    caller = session.scalar(select(Caller.name).where(Caller.id == motion.caller_id))
+    with session.no_autoflush:  # the name needs no flush: the motion's changes go out with its next UPDATE
+        caller = session.scalar(select(Caller.name).where(Caller.id == motion.caller_id))
     nudges.ask_charge_counted(session, caller or str(motion.caller_id), motion.model, spent)  # counted once committed
     return True

@@ -7,6 +7,7 @@ The checks themselves are `app.preflight` (no database); the job that runs them 
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Float, case, cast, func, select
@@ -104,22 +105,29 @@ def verdict_for(image: ImageVerdict | None, voice_known: bool | None, voice_id: 
     return Verdict(image.code, image.message)
 
 
-def apply(session: Session, motion_id: str, verdict: Verdict) -> PreflightOutcome:
-    """Record a verdict on a motion still waiting for it (the caller commits); returns what happened."""
-    stmt = select(Motion).where(Motion.id == motion_id, *unchecked()).with_for_update(skip_locked=True)
-    motion = session.scalars(stmt.execution_options(populate_existing=True)).first()
-    if motion is None:  # cancelled, checked by another job, or locked by one: nothing to record
+def apply(session: Session, verdicts: list[tuple[str, Verdict]]) -> list[PreflightOutcome]:
+    """Record verdicts on the motions still waiting for them, locked in one read (the caller commits); what each did."""
+    ids = [motion_id for motion_id, _ in verdicts]
+    stmt = select(Motion).where(Motion.id.in_(ids), *unchecked()).with_for_update(skip_locked=True)
+    waiting = {motion.id: motion for motion in session.scalars(stmt.execution_options(populate_existing=True))}
+    now = utcnow()
+    return [_record(session, waiting.get(motion_id), verdict, now) for motion_id, verdict in verdicts]
+
+
+def _record(session: Session, motion: Motion | None, verdict: Verdict, now: datetime) -> PreflightOutcome:
+    """One verdict on a motion locked for it (None: cancelled, checked by another job, or locked by one)."""
+    if motion is None:  # nothing to record
         return PreflightOutcome.SKIPPED
     if verdict.code is not None:
         motion.error = {"code": verdict.code, "message": verdict.message, "jogg_code": None}
         transition(session, motion, Status.FAILED, Source.PREFLIGHT, {"error": motion.error})
-        log.info("motion %s failed pre-flight: %s", motion_id, verdict.message, extra={"motion_id": motion_id})
+        log.info("motion %s failed pre-flight: %s", motion.id, verdict.message, extra={"motion_id": motion.id})
         return PreflightOutcome(verdict.code)
-    motion.preflight_at = utcnow()
+    motion.preflight_at = now
     if verdict.warning:
         detail = {"action": "submitted despite pre-flight", "code": IMAGE_UNREACHABLE, "warning": verdict.warning}
         session.add(MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED,
                                 source=Source.PREFLIGHT, detail=detail))  # fmt: skip
-        log.warning("motion %s: %s; submitted anyway (PREFLIGHT_UNREACHABLE=submit)", motion_id, verdict.warning)
+        log.warning("motion %s: %s; submitted anyway (PREFLIGHT_UNREACHABLE=submit)", motion.id, verdict.warning)
     nudges.ask(session, nudges.DISPATCH)  # not ask_dispatch: that would ask for pre-flight again
     return PreflightOutcome.WARNED if verdict.warning else PreflightOutcome.PASSED
