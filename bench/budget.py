@@ -98,6 +98,12 @@ def run(stack, log) -> dict:
         "slot_reuse_delay_ms": {p: round(reuse[int(len(reuse) * p / 100)], 1) for p in (10, 50, 90)} if reuse else {},
         # from the first POST to the L-th: the first window's spread is carried by every later window
         "first_window_spread_ms": round((times[min(RATE_LIMIT, len(times)) - 1] - first) * 1000, 1),
+        # for information: the first window, ms after the first motion was ready: the i-th ready, the i-th POST
+        "first_window_ms": {
+            name: [round((t - ready[0]) * 1000) for t in series[:RATE_LIMIT]]
+            for name, series in (("ready", ready), ("posted", times))
+        },
+        "first_created_to_ready_ms": round((ready[0] - created[0]) * 1000, 1),
         # for information: the same share from the L-th POST on, the start of the backlog left out
         "slot_share_after_first_window": round((len(times) - RATE_LIMIT) / (RATE_LIMIT * steady / RATE_WINDOW), 3)
         if steady > 0
