@@ -1,5 +1,6 @@
 """The dispatcher: hand free JoggAI POST slots to queued motions, in proportion to their callers' weights."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, or_, select
@@ -41,16 +42,43 @@ def ready_to_submit(now: datetime, preflight: bool = False):
     return (*ready, Motion.preflight_at.is_not(None)) if preflight else ready
 
 
-def in_flight(session: Session) -> int:
-    """Motions handed to a submit job that has not taken its POST slot yet."""
-    stmt = select(func.count()).where(
+@dataclass(frozen=True)
+class Standing:
+    """The callers with ready motions, each one's weight and slots served over FAIR_WINDOW, and the slots in flight."""
+
+    weights: dict[int, int]
+    served: dict[int, int]
+    in_flight: int  # motions handed to a submit job that has not taken its POST slot yet
+
+
+def standing(session: Session, now: datetime, preflight: bool = False) -> Standing:
+    """Everything the fair share needs, in one read: who waits, their weights, what each was given, what is in flight.
+
+    Served: POSTs charged over FAIR_WINDOW (accepted or in doubt) plus motions handed out and not yet charged.
+    """
+    ready = select(Motion.caller_id).where(*ready_to_submit(now, preflight)).distinct().subquery("ready")
+    mine = Motion.caller_id == ready.c.caller_id
+    charged = select(func.count()).where(mine, Motion.charged_at >= now - FAIR_WINDOW, Motion.credits > 0)
+    handed_out = select(func.count()).where(
+        mine, Motion.status == Status.QUEUED, Motion.dispatched_at.is_not(None), Motion.charged_at.is_(None)
+    )
+    in_flight = select(func.count()).where(
         Motion.status == Status.QUEUED, Motion.dispatched_at.is_not(None), Motion.submit_started_at.is_(None)
     )
-    return session.scalar(stmt)
+    rows = session.execute(
+        select(
+            ready.c.caller_id,
+            Caller.weight,
+            charged.scalar_subquery() + handed_out.scalar_subquery(),
+            in_flight.scalar_subquery(),
+        ).outerjoin(Caller, Caller.id == ready.c.caller_id)
+    ).all()
+    weights = {caller: max(1, weight or 1) for caller, weight, _, _ in rows}
+    return Standing(weights, {caller: served for caller, _, served, _ in rows}, rows[0][3] if rows else 0)
 
 
 def pick_fairly(
-    session: Session, slots: int, after_caller: int, now: datetime, preflight: bool = False
+    session: Session, waiting: Standing, slots: int, after_caller: int, now: datetime, preflight: bool = False
 ) -> list[Motion]:
     """Up to `slots` motions, shared among callers with ready motions in proportion to their weights.
 
@@ -58,51 +86,23 @@ def pick_fairly(
     FAIR_WINDOW (counting this round's picks), so shares hold across dispatch rounds, not only within one; ties go
     round robin after `after_caller`. Inside a caller: priority, then age.
     """
-    callers = list(session.scalars(select(Motion.caller_id).where(*ready_to_submit(now, preflight)).distinct()))
-    if not callers:
-        return []
-    weights = weights_of(session, callers)
-    served = served_since(session, callers, now - FAIR_WINDOW)
-    share = {caller: served.get(caller, 0) / weights[caller] for caller in callers}
+    callers, weights = sorted(waiting.weights), waiting.weights
+    share = {caller: waiting.served.get(caller, 0) / weights[caller] for caller in callers}
     floor = max(share.values()) - CATCH_UP
     share = {caller: max(value, floor) for caller, value in share.items()}
     turn = {caller: (caller <= after_caller, caller) for caller in callers}
     queues = {caller: _next_for(session, caller, slots, now, preflight) for caller in callers}
     picked: list[Motion] = []
     while len(picked) < slots:
-        waiting = [caller for caller in callers if queues[caller]]
-        if not waiting:
+        waiting_callers = [caller for caller in callers if queues[caller]]
+        if not waiting_callers:
             break
-        caller = min(waiting, key=lambda c: (share[c] + 1 / weights[c], turn[c]))  # whose next slot ends earliest
+        caller = min(
+            waiting_callers, key=lambda c: (share[c] + 1 / weights[c], turn[c])
+        )  # whose next slot ends earliest
         picked.append(queues[caller].pop(0))
         share[caller] += 1 / weights[caller]
     return picked
-
-
-def weights_of(session: Session, callers: list[int]) -> dict[int, int]:
-    """Each caller's weight (at least 1)."""
-    rows = dict(session.execute(select(Caller.id, Caller.weight).where(Caller.id.in_(callers))).all())
-    return {caller: max(1, rows.get(caller) or 1) for caller in callers}
-
-
-def served_since(session: Session, callers: list[int], since: datetime) -> dict[int, int]:
-    """Slots each caller was given since then: POSTs charged (accepted or in doubt) plus motions handed out now."""
-    charged = (
-        select(Motion.caller_id, func.count())
-        .where(Motion.caller_id.in_(callers), Motion.charged_at >= since, Motion.credits > 0)
-        .group_by(Motion.caller_id)
-    )
-    handed_out = (
-        select(Motion.caller_id, func.count())
-        .where(Motion.caller_id.in_(callers), Motion.status == Status.QUEUED, Motion.dispatched_at.is_not(None),
-               Motion.charged_at.is_(None))
-        .group_by(Motion.caller_id)
-    )  # fmt: skip
-    served: dict[int, int] = {}
-    for stmt in (charged, handed_out):
-        for caller, count in session.execute(stmt):
-            served[caller] = served.get(caller, 0) + count
-    return served
 
 
 def dispatch(session: Session, free_slots: int, now: datetime, preflight: bool = False) -> list[str]:
@@ -114,10 +114,11 @@ def dispatch(session: Session, free_slots: int, now: datetime, preflight: bool =
     account = claim_account(session)
     if account is None or accounts.blocked_by(account, now):
         return []
-    slots = free_slots - in_flight(session)
-    if slots <= 0:
+    waiting = standing(session, now, preflight)
+    slots = free_slots - waiting.in_flight
+    if slots <= 0 or not waiting.weights:
         return []
-    picked = pick_fairly(session, slots, account.last_caller_served, now, preflight)
+    picked = pick_fairly(session, waiting, slots, account.last_caller_served, now, preflight)
     for motion in picked:
         motion.dispatched_at = now
     if picked:

@@ -5,7 +5,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app import jobs
 from app.domain import dispatch as dispatcher
@@ -170,3 +170,34 @@ def test_a_motion_locked_when_its_job_begins_is_handed_back(make_motions, jogg_a
     assert outcome == [SubmitOutcome.DEFERRED]
     motion = session.get(Motion, motion_id, populate_existing=True)
     assert motion.dispatched_at is None and motion.submit_started_at is None and motion.next_submit_at is not None
+
+
+def test_standing_reads_weights_served_and_in_flight_in_one_statement(make_motions, session, engine):
+    """Who waits, with what weight, what each was given over the fair window, and the slots in flight: one SELECT."""
+    now = utcnow()
+    heavy, ids = make_motions(7)
+    light, _ = make_motions(1)
+    idle, idle_ids = make_motions(1)  # nothing ready: not in the standing, whatever it was given
+    with_weight(session, heavy, 3)
+    session.get(Caller, light).weight = 0  # read as 1
+    rows = {m: session.get(Motion, m) for m in ids + idle_ids}
+    for motion_id in (ids[0], ids[1], idle_ids[0]):  # charged: within the window, and long before it
+        rows[motion_id].charged_at, rows[motion_id].credits = now, 2
+        rows[motion_id].status = "processing"
+    rows[ids[1]].charged_at = now - dispatcher.FAIR_WINDOW - dispatcher.FAIR_WINDOW
+    rows[ids[2]].dispatched_at = now  # handed out, its job not at its POST yet: in flight
+    rows[ids[3]].dispatched_at = rows[ids[3]].submit_started_at = now  # handed out, POSTing: served, not in flight
+    session.commit()
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = dispatcher.standing(session, now)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert found == dispatcher.Standing({heavy: 3, light: 1}, {heavy: 3, light: 0}, 1)
+    assert len(statements) == 1
