@@ -94,12 +94,10 @@ def pick_fairly(
     queues = {caller: _next_for(session, caller, slots, now, preflight) for caller in callers}
     picked: list[Motion] = []
     while len(picked) < slots:
-        waiting_callers = [caller for caller in callers if queues[caller]]
-        if not waiting_callers:
+        left = [caller for caller in callers if queues[caller]]
+        if not left:
             break
-        caller = min(
-            waiting_callers, key=lambda c: (share[c] + 1 / weights[c], turn[c])
-        )  # whose next slot ends earliest
+        caller = min(left, key=lambda c: (share[c] + 1 / weights[c], turn[c]))  # whose next slot ends earliest
         picked.append(queues[caller].pop(0))
         share[caller] += 1 / weights[caller]
     return picked
