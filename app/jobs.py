@@ -392,7 +392,10 @@ def nudge(connection: redis.Redis, name: str) -> None:
 
 def send_nudges(names: set[str], delivery_ids: list[int]) -> None:
     """Enqueue what a committed transaction asked for (app.nudges, via database.commit_step); Redis down only delays."""
-    if not current_app.config["SETTINGS"].preflight:
+    preflight = current_app.config["SETTINGS"].preflight
+    if nudges.UNCHECKED in names:
+        names = (names - {nudges.UNCHECKED}) | {nudges.PREFLIGHT if preflight else nudges.DISPATCH}
+    if not preflight:
         names.discard(nudges.PREFLIGHT)
     connection = current_app.extensions["redis"]
     try:

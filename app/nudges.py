@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 DISPATCH = "dispatch"  # hand free POST slots to queued motions (app.jobs.dispatch_now)
 EVENTS = "jogg_events"  # process stored JoggAI webhook events (app.jobs.process_jogg_events)
 PREFLIGHT = "preflight"  # check queued motions' images and voices before a POST (app.jobs.preflight_motions)
+UNCHECKED = "unchecked"  # motions not checked yet: PREFLIGHT, or DISPATCH with it off (app.jobs.send_nudges)
 SENDER = "nudge_sender"  # app.extensions key: the function that enqueues them (app.jobs.send_nudges, set at start)
 _ASKED = "nudges"
 
@@ -47,17 +48,18 @@ def _current(session: Session) -> Asked:
 
 
 def ask(session: Session, name: str) -> None:
-    """Ask for the `name` job (DISPATCH, EVENTS or PREFLIGHT) once this transaction commits."""
+    """Ask for the `name` job (DISPATCH, EVENTS, PREFLIGHT or UNCHECKED) once this transaction commits."""
     _current(session).names.add(name)
 
 
-def ask_dispatch(session: Session) -> None:
-    """A motion reached queued: ask for its pre-flight and a dispatch once committed (the clock covers for both).
+def ask_dispatch(session: Session, checked: bool) -> None:
+    """A motion reached queued: ask for a dispatch once committed, or for one not checked yet, its pre-flight.
 
-    The pre-flight nudge is dropped after the commit when PREFLIGHT is off (app.jobs.send_nudges).
+    The ask for a check turns into a dispatch's when PREFLIGHT is off (app.jobs.send_nudges). With it on, the
+    pre-flight job dispatches what it passes: a dispatch asked for meanwhile would find nothing to hand out, and
+    while motions pour in those nudged dispatches kept a worker from the submissions. The clock covers for both.
     """
-    ask(session, PREFLIGHT)
-    ask(session, DISPATCH)
+    ask(session, DISPATCH if checked else UNCHECKED)
 
 
 def ask_events(session: Session) -> None:

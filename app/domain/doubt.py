@@ -343,7 +343,7 @@ def act(session: Session, motion: Motion, seen: Look, policy: DoubtPolicy, now: 
     motion.submit_started_at = motion.submission_uncertain_at = motion.dispatched_at = None
     motion.next_poll_at = motion.next_submit_at = None
     motion.submission_evidence = None
-    nudges.ask_dispatch(session)
+    nudges.ask_dispatch(session, checked=motion.preflight_at is not None)
     log.warning("motion %s: resubmitting (%s)", motion.id, reason)
     return DoubtOutcome.RESUBMITTED
 

@@ -47,7 +47,7 @@ def requeue(session: Session, motion_id: str, reason: str) -> Motion:
     if motion.status == Status.QUEUED and motion.submission_uncertain_at is not None:
         motion.submission_uncertain_at = motion.submit_started_at = motion.dispatched_at = None
         motion.submission_evidence = motion.next_poll_at = motion.next_submit_at = motion.charged_at = None
-        nudges.ask_dispatch(session)
+        nudges.ask_dispatch(session, checked=motion.preflight_at is not None)
         detail = {"action": "released an uncertain submission for resubmission", "reason": reason,
                   "charge": "the first POST's charge stays; the re-POST is charged again"}  # fmt: skip
         session.add(MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED,

@@ -129,5 +129,5 @@ def _record(session: Session, motion: Motion | None, verdict: Verdict, now: date
         session.add(MotionEvent(motion_id=motion.id, from_status=Status.QUEUED, to_status=Status.QUEUED,
                                 source=Source.PREFLIGHT, detail=detail))  # fmt: skip
         log.warning("motion %s: %s; submitted anyway (PREFLIGHT_UNREACHABLE=submit)", motion.id, verdict.warning)
-    nudges.ask(session, nudges.DISPATCH)  # not ask_dispatch: that would ask for pre-flight again
+    nudges.ask_dispatch(session, checked=True)
     return PreflightOutcome.WARNED if verdict.warning else PreflightOutcome.PASSED

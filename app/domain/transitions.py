@@ -55,7 +55,7 @@ def transition(session, motion: Motion, target: Status, source: Source, detail: 
     session.add(event)
     notification_events.record(session, motion, target)
     if target is Status.QUEUED and motion.reused_from is None:
-        nudges.ask_dispatch(session)
+        nudges.ask_dispatch(session, checked=motion.preflight_at is not None)
     if target in FINAL and motion.reused_from is None:
         _settle_followers(session, motion, target)
     return event
@@ -83,7 +83,7 @@ def admit_values(session, requests: list[dict], source: Source) -> list[dict]:
     now = utcnow()
     entry = {"status": Status.QUEUED, "created_at": now, "updated_at": now}  # alike for every motion admitted here
     _insert_with_history(session, [_row(values) for values in requests], _row(entry), source)
-    nudges.ask_dispatch(session)
+    nudges.ask_dispatch(session, checked=False)
     return [{**_DEFAULT_OF, **values, **entry} for values in requests]
 
 
@@ -105,7 +105,7 @@ def _settle_followers(session, leader: Motion, target: Status) -> None:
             transition(session, follower, Status.FAILED, Source.REUSE, detail)
         else:
             follower.reused_from = None
-            nudges.ask_dispatch(session)
+            nudges.ask_dispatch(session, checked=follower.preflight_at is not None)
 
 
 _MOTIONS, _HISTORY = Motion.__table__, MotionEvent.__table__

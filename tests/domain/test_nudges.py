@@ -30,7 +30,7 @@ def test_motion_and_event_roll_back_together(session, make_caller):
     caller = session.get(Caller, make_caller()[0])
     create_motion(session, caller, dict(VALID))
     session.flush()
-    assert nudges.DISPATCH in nudges.asked(session)
+    assert nudges.UNCHECKED in nudges.asked(session)
     session.rollback()
     assert counts(session) == (0, 0)
     assert nudges.asked(session) == set()
@@ -157,3 +157,26 @@ def test_a_job_that_ends_between_the_fetch_and_the_delete_is_enqueued_again(app,
     found.delete()  # the job ended and its record went (result_ttl 0) after the fetch
     queues.enqueue_unique(redis_client, jobs.resolve_doubts, "resolve-doubts")
     assert Queue(queues.DEFAULT, connection=redis_client).job_ids == ["resolve-doubts"]
+
+
+def test_new_motions_ask_for_their_check_not_a_dispatch_while_preflight_is_on(app, client, auth, redis_client):
+    """Pre-flight on: a new motion nudges the pre-flight job only (it dispatches what it passes); off: a dispatch."""
+    queue = Queue(queues.DEFAULT, connection=redis_client)
+    app.config["SETTINGS"] = app.config["SETTINGS"].with_overrides(preflight=True)
+    assert client.post("/v1/motions", json=VALID, headers=auth).status_code == 202
+    assert [job.func_name for job in queue.jobs] == [queues.path_of(jobs.preflight_motions)]
+    queue.empty()
+    app.config["SETTINGS"] = app.config["SETTINGS"].with_overrides(preflight=False)
+    assert client.post("/v1/motions", json={**VALID, "name": "off"}, headers=auth).status_code == 202
+    assert [job.func_name for job in queue.jobs] == [queues.path_of(jobs.dispatch_now)]
+
+
+def test_a_checked_motion_back_in_the_queue_asks_for_a_dispatch(app, session, make_caller):
+    """A motion that passed its check and comes back to queued (resubmission) needs no check: it asks for a dispatch."""
+    caller = session.get(Caller, make_caller()[0])
+    motion = create_motion(session, caller, dict(VALID))
+    session.commit()
+    motion.preflight_at = motion.created_at
+    nudges.ask_dispatch(session, checked=motion.preflight_at is not None)
+    assert nudges.asked(session) == {nudges.DISPATCH}
+    session.rollback()
