@@ -3,7 +3,7 @@
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -42,6 +42,12 @@ def blocked_by(account: JoggAccount, now: datetime) -> str | None:
     if account.cooldown_until and account.cooldown_until > now:
         return COOLING_DOWN
     return None
+
+
+def blocking(now: datetime):
+    """`blocked_by` as a SQL condition: true while the account row stops POSTs (paused, or cooling down past now)."""
+    stopped = or_(JoggAccount.paused_reason.is_not(None), JoggAccount.cooldown_until > now)
+    return exists().where(JoggAccount.id == ACCOUNT_ID, stopped)
 
 
 def pause(session: Session, reason: str, detail: str, probe_in: float) -> None:

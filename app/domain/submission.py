@@ -109,7 +109,11 @@ def begin(
     session: Session, motion_id: str, list_before: list | None, costs: dict | None = None
 ) -> Attempt | SubmitOutcome:
     """Record an attempt on a motion still due a POST (uncommitted), or say why there is none."""
-    motion = _lock(session, motion_id)
+    started = utcnow()
+    payload = _record_attempt(session, motion_id, started, list_before)
+    if payload is not None:
+        return Attempt(started, payload)
+    motion = _lock(session, motion_id)  # not due, or the account stopped POSTs meanwhile: find out which
     if motion is None:  # locked a moment (intake attaching a reuse copy to it): hand it back, not left dispatched
         return _undispatch(session, motion_id)  # waits for that lock; a no-op if another job began meanwhile
     if motion.status != Status.QUEUED or motion.jogg_motion_id:
@@ -124,6 +128,26 @@ def begin(
     motion.submit_attempts += 1
     motion.submission_evidence = {"list_before": list_before}
     return Attempt(started, {name: getattr(motion, name) for name in PAYLOAD_FIELDS})
+
+
+def _record_attempt(session: Session, motion_id: str, started: datetime, list_before: list | None) -> dict | None:
+    """The usual case in one statement: the attempt recorded on a motion due a POST, its payload returned; else None.
+
+    Due: queued, not begun, no JoggAI id, the account not stopping POSTs. A row another transaction holds is
+    skipped, as `_lock` skips it: `begin` then hands the motion back.
+    """
+    unlocked = select(Motion.id).where(Motion.id == motion_id).with_for_update(skip_locked=True).scalar_subquery()
+    stmt = (
+        update(Motion)
+        .where(Motion.id == unlocked, Motion.status == Status.QUEUED, Motion.jogg_motion_id.is_(None))
+        .where(Motion.submit_started_at.is_(None), ~accounts.blocking(started))
+        .values(submit_started_at=started, submit_attempts=Motion.submit_attempts + 1)
+        .values(submission_evidence={"list_before": list_before})
+        .returning(*(getattr(Motion, name) for name in PAYLOAD_FIELDS))
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(stmt).first()
+    return dict(zip(PAYLOAD_FIELDS, row, strict=True)) if row else None
 
 
 def _list_before(session: Session, motion_id: str, client: JoggClient) -> list | None:
