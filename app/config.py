@@ -78,7 +78,7 @@ class Settings:
     submit_max_attempts: int = 5
     submit_retry_base: float = 10.0
     jogg_probe_interval: float = 60.0
-    dispatch_interval: float = 0.05
+    dispatch_interval: float = 0.25
     sweep_stale_after: float = 30.0
     events_feed_lag: float = 2.0
     worker_niceness: int = 0
@@ -174,7 +174,7 @@ def _schedule_settings(env: Env) -> dict:
         "motion_max_age": env.int("MOTION_MAX_AGE", 86400, validate=_positive),
         "sweep_interval": env.int("SWEEP_INTERVAL", 60, validate=_positive),
         "sweep_stale_after": env.float("SWEEP_STALE_AFTER", 30.0, validate=_positive),
-        "dispatch_interval": env.float("DISPATCH_INTERVAL", 0.05, validate=_positive),
+        "dispatch_interval": env.float("DISPATCH_INTERVAL", 0.25, validate=_positive),
         "events_feed_lag": env.float("EVENTS_FEED_LAG", 2.0, validate=lambda v: v >= 0),
     }
 
