@@ -24,11 +24,19 @@ KEY_PREFIX = "LIMITS:jogg-post-slots"  # a sorted set: member = one POST's slot,
 # A slot taken is dated this far ahead of its POST's longest life (JoggAI's connect and read timeouts), for
 # recording the attempt before sending: the date it keeps if its process dies before the answer settles it.
 SEND_ALLOWANCE = 5.0
+LAG_SAMPLES = 50  # the latest submit jobs' lags kept (a Redis list beside the window)
+LAGS_READ_EVERY = 1.0  # seconds a process reuses the lags it read
 
-# KEYS[1] the window; ARGV: window seconds, size, hold seconds, slot id, optional now (tests).
+# KEYS[1] the window, KEYS[2] the lags; ARGV: window seconds, size, hold seconds, slot id, optional now (tests),
+# optional lag (kept among the latest LAG_SAMPLES, ARGV[7]).
 ACQUIRE = """
 local now = tonumber(ARGV[5])
 if not now then local t = redis.call('TIME'); now = t[1] + t[2] / 1e6 end
+if ARGV[6] ~= '' then
+  redis.call('LPUSH', KEYS[2], ARGV[6])
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[7]) - 1)
+  redis.call('EXPIRE', KEYS[2], 86400)
+end
 local window, size, hold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < size then
@@ -93,6 +101,8 @@ class PostBudget:
         self._redis = connect(redis_url)
         account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
         self._key = f"{KEY_PREFIX}:{account}:{self.size}/{self.window_seconds}"
+        self._lags_key = f"{self._key}:lags"
+        self._lags: tuple[float, list[float]] = (float("-inf"), [])  # (read at, monotonic; the lags read)
         scripts = (self._redis.register_script(script) for script in (ACQUIRE, SETTLE, STATE, NEXT))
         self._acquire, self._settle, self._state, self._next = scripts
 
@@ -106,17 +116,19 @@ class PostBudget:
         """Length of the window."""
         return self.rate.get_expiry()
 
-    def acquire(self, wait: float = 0.0) -> Slot | None:
+    def acquire(self, wait: float = 0.0, lag: float | None = None) -> Slot | None:
         """Take a slot as soon as one frees, waiting at most `wait` seconds; None if none frees in time.
 
+        `lag`: how long the asking job took from its dispatch to this request, kept with the first try (`recent_lags`).
         The caller sends its POST, then settles the slot (or releases it if nothing was sent).
         """
         deadline = time.monotonic() + wait
         slot = Slot(secrets.token_hex(8))
+        noted = "" if lag is None else str(round(lag, 4))
         while True:
-            taken, retry_in = self._acquire(
-                keys=[self._key], args=[self.window_seconds, self.size, self.hold, slot.id, self._now()]
-            )
+            args = [self.window_seconds, self.size, self.hold, slot.id, self._now(), noted, LAG_SAMPLES]
+            taken, retry_in = self._acquire(keys=[self._key, self._lags_key], args=args)
+            noted = ""
             if taken:
                 return slot
             retry_in = float(retry_in)
@@ -161,9 +173,18 @@ class PostBudget:
         """Seconds until free_slots() is above zero (0.0 if it is now)."""
         return self.state()[2]
 
+    def recent_lags(self) -> list[float]:
+        """The latest submit jobs' lags from dispatch to slot request, seconds (read at most every LAGS_READ_EVERY)."""
+        read_at, lags = self._lags
+        if time.monotonic() - read_at >= LAGS_READ_EVERY:
+            lags = [float(lag) for lag in self._redis.lrange(self._lags_key, 0, -1)]
+            self._lags = (time.monotonic(), lags)
+        return lags
+
     def reset(self) -> None:
-        """Forget every recorded POST (tests and operators only)."""
-        self._redis.delete(self._key)
+        """Forget every recorded POST and lag (tests and operators only)."""
+        self._redis.delete(self._key, self._lags_key)
+        self._lags = (float("-inf"), [])
 
     def _now(self) -> float | str:
         """The time given to the scripts: the test clock's, or empty for Redis' own."""

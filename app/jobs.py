@@ -62,7 +62,7 @@ def dispatch_now() -> list[str]:
     With the budget spent, the nudge's hold is left to run out (1 s), so a stream of new motions does
     not keep a worker dispatching for nothing; the clock hands out the slots as they free.
     """
-    if jogg_connection.post_budget().next_free_in() > dispatcher.AHEAD:
+    if jogg_connection.post_budget().next_free_in() > lead():
         return []
     queues.clear_nudge(current_app.extensions["redis"], nudges.DISPATCH)
     return hand_out_slots()
@@ -77,9 +77,9 @@ def dispatch() -> list[str]:
 def hand_out_slots() -> list[str]:
     """Hand free POST slots to queued motions, commit, enqueue their submit jobs (the caller owns the transaction).
 
-    Slots freeing within dispatcher.AHEAD count too: their submit jobs wait in a worker for the exact instant.
+    Slots freeing within the lead count too: their submit jobs wait in a worker for the exact instant.
     """
-    _, free, _ = jogg_connection.post_budget().state(dispatcher.AHEAD)
+    _, free, _ = jogg_connection.post_budget().state(lead())
     if not free:
         return []
     picked = dispatcher.dispatch(db.session, free, utcnow(), current_app.config["SETTINGS"].preflight)
@@ -89,8 +89,13 @@ def hand_out_slots() -> list[str]:
 
 
 def next_hand_out_in() -> float | None:
-    """Seconds until the next POST slot comes within dispatcher.AHEAD: the clock dispatches again at that instant."""
-    return jogg_connection.post_budget().next_within(dispatcher.AHEAD)
+    """Seconds until the next POST slot comes within the lead: the clock dispatches again at that instant."""
+    return jogg_connection.post_budget().next_within(lead())
+
+
+def lead() -> float:
+    """How far ahead of its freeing a POST slot is handed out (app.domain.dispatch.lead, from the shared lags)."""
+    return dispatcher.lead(jogg_connection.post_budget().recent_lags())
 
 
 def enqueue_submissions(connection: redis.Redis, motion_ids: list[str]) -> None:

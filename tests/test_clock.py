@@ -1,9 +1,11 @@
 """The clock: each task on its interval, or sooner when the task says when it is next due (a POST slot freeing)."""
 
+import pytest
 import redis
 
+from app import budget as budget_module
 from app import jogg_connection
-from app.domain.dispatch import AHEAD
+from app.domain.dispatch import LEAD_MAX, LEAD_MIN
 from app.jobs import Periodic, schedule
 from workers import clock as clock_module
 from workers.clock import Clock
@@ -64,8 +66,10 @@ def test_a_failing_until_next_falls_back_to_the_interval(app, redis_client, monk
     assert runs == {"failing": 10}
 
 
-def test_the_dispatch_runs_as_the_next_slot_comes_within_reach(app, settings, redis_client):
-    """The timetable's dispatch runs again AHEAD before the next POST slot frees (none taken: on its interval)."""
+def test_the_dispatch_runs_as_the_next_slot_comes_within_reach(app, settings, redis_client, monkeypatch):
+    """The timetable's dispatch runs again a lead before the next POST slot frees (none taken: on its interval);
+    the lead grows with the lags the submit jobs report, up to its bound."""
+    monkeypatch.setattr(budget_module, "LAGS_READ_EVERY", 0.0)  # every read sees the lags reported just before
     dispatch = next(task for task in schedule(settings) if task.name == "dispatch")
     with app.app_context():
         budget = jogg_connection.post_budget()
@@ -73,5 +77,10 @@ def test_the_dispatch_runs_as_the_next_slot_comes_within_reach(app, settings, re
         assert dispatch.until_next() is None
         budget.settle(budget.acquire())  # a POST answered now: its slot frees one window from now
         due_in = dispatch.until_next()
+        budget.release(budget.acquire(lag=0.15))  # a submit job came 0.15 s after its dispatch
+        due_in_later = dispatch.until_next()
         budget.reset()
-    assert budget.window_seconds - AHEAD - 1.0 < due_in <= budget.window_seconds - AHEAD
+    window = budget.window_seconds
+    assert window - LEAD_MIN - 1.0 < due_in <= window - LEAD_MIN
+    assert due_in_later == pytest.approx(due_in - (0.15 - LEAD_MIN), abs=0.05) and due_in_later <= window - 0.15
+    assert LEAD_MAX < window

@@ -1,5 +1,6 @@
 """The dispatcher: hand free JoggAI POST slots to queued motions, in proportion to their callers' weights."""
 
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,16 +15,23 @@ PRIORITY_RANK = case({"high": 0, "normal": 1, "low": 2}, value=Motion.priority, 
 FAIR_WINDOW = timedelta(minutes=10)
 # A caller back from a pause catches up by at most this many slots per unit of weight, not the whole window's.
 CATCH_UP = 10.0
-# Slots freeing this soon are handed out now: their submit jobs are already in a worker, waiting for the instant
-# (the dispatch itself, the enqueue and the job's pickup and list read fit in it; the clock dispatches this long
-# before each slot frees, app.jobs.next_hand_out_in). Every such job holds a worker while it waits: 0.2 s made
-# each submission hold one for ~100 ms, not ~45, and the callbacks and events waited behind them ...
-AHEAD = 0.05
-# ... and a submit job waits at most this long for its slot before handing the motion back.
-SLOT_WAIT = AHEAD + 0.3
+# Slots freeing within the lead are handed out now, so their submit jobs are in a worker when the slot frees (the
+# clock dispatches a lead before each slot frees, app.jobs.next_hand_out_in). The lead is what the latest jobs took
+# from their dispatch to asking for a slot (the dispatch's commit, the enqueue, the pickup, JoggAI's list read): their
+# median, within these bounds. It grows on a loaded host, where that chain does; it stays short because every job
+# that comes early holds a worker while it waits (0.2 s fixed made each submission hold one for ~100 ms, not ~45,
+# and the callbacks and events waited behind them).
+LEAD_MIN, LEAD_MAX = 0.05, 0.25
+# A submit job waits at most this long for its slot before handing the motion back.
+SLOT_WAIT = LEAD_MAX + 0.3
 # A motion handed back is not picked again for this long: its job is still ending (RQ says started), so a submit
 # job enqueued for it meanwhile would be taken for a duplicate and dropped, the motion lost until the sweep (30 s).
 HAND_BACK_HOLD = timedelta(seconds=1)
+
+
+def lead(lags: list[float]) -> float:
+    """Seconds ahead of a slot's freeing to hand it out: the median of the latest dispatch-to-slot-request lags."""
+    return min(LEAD_MAX, max(LEAD_MIN, statistics.median(lags))) if lags else LEAD_MIN
 
 
 def ready_to_submit(now: datetime, preflight: bool = False):

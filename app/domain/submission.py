@@ -79,8 +79,9 @@ def submit(
     The POST slot comes first (waiting up to `slot_wait` for the instant one frees: the dispatcher hands a slot
     out a little before it frees), then the record of the attempt, then the POST; the slot is dated by the answer.
     """
-    list_before = _list_before(session, motion_id, client)
-    slot = budget.acquire(slot_wait)
+    list_before, dispatched_at = _list_before(session, motion_id, client)
+    lag = (utcnow() - dispatched_at).total_seconds() if dispatched_at else None  # the dispatcher's lead follows it
+    slot = budget.acquire(slot_wait, lag)
     if slot is None:
         return _undispatch(session, motion_id)
     try:
@@ -150,8 +151,9 @@ def _record_attempt(session: Session, motion_id: str, started: datetime, list_be
     return dict(zip(PAYLOAD_FIELDS, row, strict=True)) if row else None
 
 
-def _list_before(session: Session, motion_id: str, client: JoggClient) -> list | None:
-    """What JoggAI's photo-avatar list shows for the motion's name before its POST (no transaction held meanwhile).
+def _list_before(session: Session, motion_id: str, client: JoggClient) -> tuple[list | None, datetime | None]:
+    """What JoggAI's photo-avatar list shows for the motion's name before its POST (no transaction held meanwhile),
+    and when the motion was dispatched.
 
     Read only when the motion is due a POST (queued, not begun, the account not blocked): a GET costs nothing
     in credits but counts against JoggAI's rate limit, so a skipped or deferred submission spends none.
@@ -159,9 +161,9 @@ def _list_before(session: Session, motion_id: str, client: JoggClient) -> list |
     motion = session.get(Motion, motion_id, populate_existing=True)
     due = motion is not None and motion.status == Status.QUEUED and not motion.jogg_motion_id
     due = due and motion.submit_started_at is None and not accounts.blocked_by(accounts.peek(session), utcnow())
-    name = motion.name if due else None
+    name, dispatched_at = (motion.name, motion.dispatched_at) if due else (None, None)
     end_reads(session)
-    return doubt.avatar_ids(client, name) if name else None
+    return (doubt.avatar_ids(client, name) if name else None), dispatched_at
 
 
 def _post(client: JoggClient, payload: dict, budget: PostBudget, slot: Slot) -> AddMotionResult:

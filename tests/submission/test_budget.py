@@ -5,7 +5,9 @@ import time
 import pytest
 import redis
 
-from app.budget import PostBudget
+from app import budget as budget_module
+from app.budget import LAG_SAMPLES, PostBudget
+from app.domain.dispatch import LEAD_MAX, LEAD_MIN, lead
 
 
 @pytest.fixture
@@ -124,3 +126,31 @@ def test_settle_never_raises(budget, monkeypatch):
 
     monkeypatch.setattr(budget, "_settle", down)
     budget.settle(slot)
+
+
+def test_slot_requests_keep_the_latest_lags(budget, monkeypatch):
+    """A slot request may say how long its job took since its dispatch: kept whether it got a slot or not, newest
+    first, the latest LAG_SAMPLES only."""
+    monkeypatch.setattr(budget_module, "LAGS_READ_EVERY", 0.0)
+    assert budget.recent_lags() == []
+    assert budget.acquire(lag=0.5) and budget.acquire(lag=0.25) and budget.acquire(lag=0.125) is None
+    assert budget.recent_lags() == [0.125, 0.25, 0.5]
+    for i in range(LAG_SAMPLES):
+        budget.acquire(lag=i / 1000)
+    assert budget.recent_lags() == [i / 1000 for i in reversed(range(LAG_SAMPLES))]
+
+
+def test_a_process_reads_the_lags_at_most_once_a_second(budget):
+    """The dispatcher's passes (up to 20 a second) share one read of the lags per LAGS_READ_EVERY."""
+    budget.acquire(lag=0.2)
+    assert budget.recent_lags() == [0.2]
+    budget.acquire(lag=0.3)
+    assert budget.recent_lags() == [0.2]
+
+
+def test_the_lead_is_the_median_lag_within_its_bounds():
+    """No lags yet: the least lead; else the median of the latest, never below LEAD_MIN nor above LEAD_MAX."""
+    assert lead([]) == LEAD_MIN
+    assert lead([0.01, 0.02, 0.5]) == LEAD_MIN
+    assert lead([0.4, 0.08, 0.12]) == 0.12
+    assert lead([1.0, 2.0, 0.01]) == LEAD_MAX

@@ -5,6 +5,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from app import budget as budget_module
 from app import jobs
 from app.domain import account as accounts
 from app.models import JoggAccount, Motion, MotionEvent
@@ -40,6 +41,20 @@ def test_queued_motion_goes_to_processing(client, auth, jogg_app, sandbox, sessi
     events = session.scalars(select(MotionEvent).where(MotionEvent.motion_id == motion_id)).all()
     assert [(e.to_status, e.source) for e in events] == [("queued", "api"), ("processing", "worker")]
     assert events[-1].detail["jogg_motion_id"] == motion.jogg_motion_id
+
+
+def test_a_submit_job_reports_its_lag(client, auth, jogg_app, sandbox, session, in_app, run_jobs, monkeypatch):
+    """The job says, with its slot request, how long it took since its dispatch: the dispatcher's lead follows it."""
+    monkeypatch.setattr(budget_module, "LAGS_READ_EVERY", 0.0)  # the dispatch read none; read again after the job
+    budget = jogg_app.extensions["post_budget"]
+    budget.reset()
+    body = {"image_url": "https://i.example.com/a.png", "name": "lagging", "voice_id": "v", "model": "2.0"}
+    motion_id = client.post("/v1/motions", json=body, headers=auth).get_json()["id"]
+    started = time.monotonic()
+    assert submit_all(in_app, run_jobs) == [motion_id]
+    (lag,) = budget.recent_lags()
+    assert 0 <= lag <= time.monotonic() - started + 0.01  # from its dispatch, inside this run, to its slot request
+    assert reload(session, motion_id).status == "processing"
 
 
 def test_new_motion_nudges_a_dispatch(client, auth, jogg_app, sandbox, session, run_jobs):
