@@ -125,10 +125,9 @@ def begin(
     if accounts.blocked_by(accounts.peek(session), utcnow()):
         motion.dispatched_at = None
         return SubmitOutcome.DEFERRED
-    started = motion.submit_started_at = utcnow()  # the record that we may have sent it
-    motion.submit_attempts += 1
-    motion.submission_evidence = {"list_before": list_before}
-    return Attempt(started, {name: getattr(motion, name) for name in PAYLOAD_FIELDS})
+    started = utcnow()  # due after all (the account resumed between the two reads): the same record, under our lock
+    payload = _record_attempt(session, motion_id, started, list_before)
+    return Attempt(started, payload) if payload is not None else SubmitOutcome.SKIPPED
 
 
 def _record_attempt(session: Session, motion_id: str, started: datetime, list_before: list | None) -> dict | None:

@@ -57,6 +57,30 @@ def test_a_submit_job_reports_its_lag(client, auth, jogg_app, sandbox, session, 
     assert reload(session, motion_id).status == "processing"
 
 
+def test_a_motion_found_due_after_all_is_recorded_by_the_same_statement(
+    make_motions, jogg_app, session, in_app, monkeypatch
+):
+    """The one-statement record missed (say the account resumed between it and the look at why): the motion is
+    due, so it is recorded by that statement again, under the lock just taken, and committed with the unit of work."""
+    from app.domain import submission
+    from app.extensions import db
+
+    _, (motion_id,) = make_motions(1, prefix="due-after-all")
+    record, tries = submission._record_attempt, []
+
+    def first_misses(*args):
+        tries.append(args[1])
+        return None if len(tries) == 1 else record(*args)
+
+    monkeypatch.setattr(submission, "_record_attempt", first_misses)
+    attempt = in_app(lambda: submission.begin(db.session, motion_id, ["av-1"]))
+    assert isinstance(attempt, submission.Attempt) and attempt.payload["name"] == "due-after-all-0"
+    assert tries == [motion_id, motion_id]
+    motion = reload(session, motion_id)
+    assert motion.submit_started_at == attempt.started and motion.submit_attempts == 1
+    assert motion.submission_evidence == {"list_before": ["av-1"]}
+
+
 def test_new_motion_nudges_a_dispatch(client, auth, jogg_app, sandbox, session, run_jobs):
     """A new motion's dispatch nudge runs the dispatcher, so no clock tick is needed to submit it."""
     jogg_client = jogg_app.test_client()
