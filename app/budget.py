@@ -9,6 +9,7 @@ did: no fixed guard. Every time is Redis' own (TIME inside the scripts), so cloc
 
 import hashlib
 import logging
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -152,8 +153,15 @@ class PostBudget:
             log.warning("POST slot not settled, it frees after the hold: %s", exc.__class__.__name__)
 
     def release(self, slot: Slot) -> None:
-        """Give the slot back: nothing was sent with it."""
-        self._redis.zrem(self._key, slot.id)
+        """Give the slot back: nothing was sent with it.
+
+        Never raises, like `settle`: with Redis unreachable the slot keeps its date ahead (safe, only slower to
+        free), and the error being handled, or the outcome to record, matters more.
+        """
+        try:
+            self._redis.zrem(self._key, slot.id)
+        except redis.RedisError as exc:
+            log.warning("POST slot not released, it frees after the hold: %s", exc.__class__.__name__)
 
     def state(self, horizon: float = 0.0) -> tuple[int, int, float]:
         """(slots free now, slots free now or within `horizon` seconds, seconds until one is free)."""
@@ -177,7 +185,7 @@ class PostBudget:
         """The latest submit jobs' lags from dispatch to slot request, seconds (read at most every LAGS_READ_EVERY)."""
         read_at, lags = self._lags
         if time.monotonic() - read_at >= LAGS_READ_EVERY:
-            lags = [float(lag) for lag in self._redis.lrange(self._lags_key, 0, -1)]
+            lags = [lag for lag in map(_seconds, self._redis.lrange(self._lags_key, 0, -1)) if lag is not None]
             self._lags = (time.monotonic(), lags)
         return lags
 
@@ -189,3 +197,12 @@ class PostBudget:
     def _now(self) -> float | str:
         """The time given to the scripts: the test clock's, or empty for Redis' own."""
         return self.clock() if self.clock else ""
+
+
+def _seconds(value: bytes | str) -> float | None:
+    """A lag as kept in Redis, or None for anything that is not a finite, non-negative number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

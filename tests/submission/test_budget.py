@@ -148,6 +148,29 @@ def test_a_process_reads_the_lags_at_most_once_a_second(budget):
     assert budget.recent_lags() == [0.2]
 
 
+def test_lags_that_are_not_seconds_are_left_out(budget, redis_client, monkeypatch):
+    """Whatever else the lags list holds (an operator's mistake, another version's format) is skipped, never raised:
+    every dispatch pass reads it."""
+    monkeypatch.setattr(budget_module, "LAGS_READ_EVERY", 0.0)
+    budget.acquire(lag=0.2)
+    redis_client.lpush(budget._lags_key, "fast", "nan", "-1", "inf", "", "0.1")
+    assert budget.recent_lags() == [0.1, 0.2]
+
+
+def test_a_slot_released_while_redis_is_down_keeps_its_date(budget, monkeypatch, caplog):
+    """Releasing never raises: the error the caller is handling (or the outcome it records) goes on."""
+    slot = budget.acquire()
+
+    def down(*_args, **_kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(budget._redis, "zrem", down)
+    budget.release(slot)
+    assert "not released" in caplog.text
+    monkeypatch.undo()
+    assert budget.free_slots() == 1  # the slot still counts: it frees after the hold, as an unsettled one
+
+
 def test_the_lead_is_the_median_lag_within_its_bounds():
     """No lags yet: the least lead; else the median of the latest, never below LEAD_MIN nor above LEAD_MAX."""
     assert lead([]) == LEAD_MIN
