@@ -139,6 +139,7 @@ def restart_workers(stack, preflight: bool, window: float = RATE_WINDOW) -> None
     for i in range(WORKERS):
         stack.spawn(f"worker{i}", [PY, "-m", "workers", "worker"], extra)
     stack.spawn("clock", [PY, "-m", "workers", "clock"], extra)
+    stack.memory.roles["rq_worker"] = [stack.procs[f"worker{i}"].pid for i in range(WORKERS)]  # sampled from now on
     time.sleep(2)
 
 
