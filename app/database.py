@@ -71,6 +71,16 @@ def savepoint(session: Session) -> Iterator[None]:
         yield
 
 
+def reads_without_transaction(session: Session | None = None) -> None:
+    """Let what follows run without a transaction, each statement on its own: no BEGIN and no ROLLBACK round trip.
+
+    For work that only reads (a GET): each statement sees what was committed when it began, as every statement of
+    PostgreSQL's default READ COMMITTED transaction does. The connection goes back to the pool with its isolation
+    level as configured. Call it before anything else in the session's transaction.
+    """
+    (session if session is not None else db.session).connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def end_reads(session: Session) -> None:
     """End a transaction that only read, before an HTTP call or a wait: no transaction stays open over it."""
     session.rollback()

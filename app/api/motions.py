@@ -10,6 +10,7 @@ from app.api import batch as batches
 from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
 from app.api.problems import validation_problem
+from app.api.reads import get_reads_without_transaction
 from app.api.schemas import (
     IdempotencyHeaderSchema,
     MotionBatchSchema,
@@ -24,6 +25,7 @@ from app.models import IdempotencyKey
 from app.shapes import MotionBatchResultSchema, MotionEventListSchema, MotionPageSchema, MotionSchema, motion_json
 
 blp = Blueprint("motions", __name__, url_prefix="/v1/motions", description="Submit and follow motions")
+blp.before_request(get_reads_without_transaction)
 blp.before_request(require_caller)
 blp.before_request(require_valid_input)
 

@@ -5,6 +5,7 @@ from marshmallow import RAISE
 
 from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import PROBLEM, Blueprint
+from app.api.reads import get_reads_without_transaction
 from app.api.schemas import EventFeedQuerySchema
 from app.database import unit_of_work
 from app.domain import notification_history as history
@@ -12,6 +13,7 @@ from app.extensions import db
 from app.shapes import DeliveryListSchema, DeliverySchema, EventFeedSchema
 
 blp = Blueprint("notifications", __name__, url_prefix="/v1", description="Callback deliveries and the event feed")
+blp.before_request(get_reads_without_transaction)
 blp.before_request(require_caller)
 blp.before_request(require_valid_input)
 

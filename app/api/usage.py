@@ -8,11 +8,13 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
 from app.api.auth import require_caller, require_valid_input
 from app.api.openapi import Blueprint
+from app.api.reads import get_reads_without_transaction
 from app.domain import credits, usage
 from app.extensions import db
 from app.models.types import utcnow
 
 blp = Blueprint("usage", __name__, url_prefix="/v1/usage", description="Credits spent, and the quota")
+blp.before_request(get_reads_without_transaction)
 blp.before_request(require_caller)
 blp.before_request(require_valid_input)
 
