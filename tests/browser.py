@@ -52,6 +52,8 @@ def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
 
 
+# What Chromium answers an evaluation that met a navigation: the page it asked is gone, the next not there yet.
+NAVIGATING = ("Inspected target navigated or closed", "Cannot find context with specified id")
 DEVTOOLS_FLAGS = ["--disable-quic", "--window-size=1280,900", "--remote-debugging-pipe"]
 
 
@@ -95,7 +97,12 @@ class Browser:
         """Poll a JavaScript expression until it is truthy; its value, or an AssertionError on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except RuntimeError as exc:  # the page was navigating (a form just submitted): ask the next one
+                if not any(text in str(exc) for text in NAVIGATING):
+                    raise
+                value = None
             if value:
                 return value
             time.sleep(0.1)
